@@ -1,0 +1,176 @@
+//! The command line. The doc comments here are what `--help` prints, so
+//! they are written for the person at the terminal.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use log::LevelFilter;
+
+use crate::reactor::Config;
+
+/// A single-threaded epoll/kqueue event loop, and the servers that run on it.
+///
+/// Every server prints exactly one line to stdout once it listens
+/// (`listening on tcp://127.0.0.1:7000`); everything else goes to stderr.
+/// Stop a server with Ctrl-C (SIGINT) or SIGTERM: it flushes what it owes
+/// its clients and exits 0. A second signal exits at once.
+///
+/// Try: `reactor echo` in one terminal, `nc 127.0.0.1 7000` in another.
+#[derive(Debug, Parser)]
+#[command(name = "reactor", version, propagate_version = true)]
+pub struct Cli {
+    /// More log output: -v debug (one line per connection), -vv trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Less log output: -q warnings only, -qq errors only.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+
+    /// Set the log level outright: error, warn, info, debug or trace.
+    /// Without this, -v or -q, a level name in RUST_LOG is used.
+    #[arg(long, value_name = "LEVEL", global = true)]
+    pub log_level: Option<LevelFilter>,
+
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// TCP echo server: every byte received is sent back unchanged.
+    ///
+    /// A client that sends but does not read gets at most --max-outbuf
+    /// bytes queued; then the server stops reading from it until it reads
+    /// (TCP backpressure), and other clients are not slowed.
+    Echo {
+        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR")]
+        bind: SocketAddr,
+        /// Options every server shares.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// Options every server shares.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Most connections open at once; beyond it a new connection is
+    /// accepted and closed at once, with a warning in the log.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+
+    /// Close a connection after this many seconds without input (0 = never).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        value_name = "SECS"
+    )]
+    pub idle_timeout: u64,
+
+    /// Most bytes queued for one connection that does not read what it is
+    /// sent. Echo and HTTP then stop reading from it; chat disconnects it.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+
+    /// Log a line of counters this often, in seconds (0 = off).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        value_name = "SECS"
+    )]
+    pub stats_interval: u64,
+
+    /// On SIGINT/SIGTERM, how many seconds to spend flushing output before
+    /// closing connections anyway.
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 5,
+        value_name = "SECS"
+    )]
+    pub shutdown_timeout: u64,
+
+    /// Narrate the event loop: what each poll returned and what each
+    /// handler did with it (logged at trace level, whatever -v says).
+    #[arg(long)]
+    pub trace: bool,
+}
+
+impl ServerArgs {
+    /// The loop's configuration these options describe.
+    pub fn config(&self) -> Config {
+        let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        Config {
+            max_conns: self.max_conns as usize,
+            idle_timeout: seconds(self.idle_timeout),
+            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            stats_interval: seconds(self.stats_interval),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            trace: self.trace,
+        }
+    }
+}
+
+impl Cli {
+    /// The log level the flags ask for: `--log-level`, then -v/-q, then
+    /// `RUST_LOG`, then `info`.
+    pub fn log_level(&self) -> LevelFilter {
+        if let Some(level) = self.log_level {
+            return level;
+        }
+        match (self.verbose, self.quiet) {
+            (0, 0) => std::env::var("RUST_LOG")
+                .ok()
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(LevelFilter::Info),
+            (1, _) => LevelFilter::Debug,
+            (v, _) if v >= 2 => LevelFilter::Trace,
+            (_, 1) => LevelFilter::Warn,
+            _ => LevelFilter::Error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verbosity_flags_map_to_levels() {
+        let level = |args: &[&str]| Cli::parse_from(args).log_level();
+        assert_eq!(level(&["reactor", "-v", "echo"]), LevelFilter::Debug);
+        assert_eq!(level(&["reactor", "echo", "-vv"]), LevelFilter::Trace);
+        assert_eq!(level(&["reactor", "-q", "echo"]), LevelFilter::Warn);
+        assert_eq!(level(&["reactor", "-qq", "echo"]), LevelFilter::Error);
+        assert_eq!(
+            level(&["reactor", "--log-level", "debug", "echo"]),
+            LevelFilter::Debug
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_are_usage_errors() {
+        for bad in [
+            &["reactor", "echo", "--max-conns", "-1"][..],
+            &["reactor", "echo", "--max-conns", "0"],
+            &["reactor", "echo", "--bind", "nowhere"],
+            &["reactor", "echo", "--idle-timeout", "soon"],
+        ] {
+            let err = Cli::try_parse_from(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+}

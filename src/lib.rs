@@ -1,0 +1,34 @@
+//! # reactor
+//!
+//! A single-threaded event loop built directly on [`mio`] (epoll on Linux,
+//! kqueue on the BSDs and macOS), and the servers and client that run on it.
+//! It is meant to be read: start here, then follow the module map.
+//!
+//! ## Module map
+//!
+//! * [`reactor`]: the generic loop. `Poll`, tokens, the connection slab,
+//!   the buffered connection, timers, the waker. It knows no protocol; it
+//!   drives anything that implements [`reactor::Protocol`].
+//!   - `reactor/mod.rs`: one turn of the loop, and where each event goes.
+//!   - `reactor/io.rs`: what a protocol may ask of the loop (send, close,
+//!     timers), and the one close sequence every connection follows.
+//!   - `reactor/conn.rs`: the buffered connection and its state machine.
+//!   - `reactor/outqueue.rs`: queued output, written with one `writev`.
+//!   - `reactor/timer.rs`: deadlines in order; the first bounds `poll`.
+//!   - `reactor/token.rs`: slab keys plus generations, so a stale event
+//!     never reaches a new connection.
+//!   - `reactor/stats.rs`: counters.
+//! * [`proto`]: the protocols, one file each, as state machines over bytes.
+//! * [`cli`]: the command line (its doc comments are the `--help` text).
+//! * [`server`]: wiring: limits, signals, the readiness line, then `run`.
+//!
+//! ## Where does a readable event go?
+//!
+//! `Reactor::dispatch` in `reactor/mod.rs`: one `match` on the token.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod proto;
+pub mod reactor;
+pub mod server;

@@ -1,0 +1,43 @@
+//! `reactor`: parse the command line, start logging, run one command, and
+//! turn its outcome into an exit status (0 done, 1 runtime error, 2 usage
+//! error, which clap reports itself).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use log::LevelFilter;
+
+use reactor::cli::{Cli, Command};
+use reactor::proto::echo::Echo;
+use reactor::server::{serve, Failure};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    start_logging(&cli);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Echo { bind, server } => serve("echo", "tcp", bind, server.config(), Echo),
+    }
+}
+
+/// Logs go to stderr (stdout carries only the readiness line and data).
+/// `--trace` narration is at trace level in the `reactor::reactor` module,
+/// so it is let through whatever the general level is.
+fn start_logging(cli: &Cli) {
+    let trace = matches!(&cli.command, Command::Echo { server, .. } if server.trace);
+    let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
+    if trace {
+        logger = logger.with_module_level("reactor::reactor", LevelFilter::Trace);
+    }
+    // Fails only if a logger is already set, which cannot happen here.
+    let _ = logger.init();
+}

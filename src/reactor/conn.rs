@@ -1,0 +1,198 @@
+//! The buffered connection: one TCP stream, its output queue, and the state
+//! machine that decides what the loop may do with it next.
+//!
+//! Every TCP protocol (echo, chat, HTTP, the client) uses this one type. The
+//! loop reads into a shared scratch buffer and hands the bytes straight to the
+//! protocol, so a connection owns heap memory only while it has something
+//! pending: output the kernel has not taken yet ([`OutQueue`]), or the tail of
+//! an incomplete message (`pending_input`).
+//!
+//! The states, and what moves a connection between them:
+//!
+//! ```text
+//!  Connecting --connected--> Open <--queue below low water-- Paused
+//!                             |  \--queue over --max-outbuf (echo, HTTP)--^
+//!                             |
+//!                             +--end of our input (client)--> SendingFin --flushed--> FinSent
+//!                             |
+//!                             +--close requested / peer EOF / idle--> Closing --flushed--> Lingering
+//!                                                                       |                    |
+//!                        peer EOF and flushed: removed <----------------+   peer EOF or linger timer: removed
+//! ```
+//!
+//! `docs/01-architecture.md` draws the same machine in Mermaid.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::Interest;
+
+use super::outqueue::OutQueue;
+use super::timer::TimerId;
+
+/// Where a connection is in its life. Each state says which of reading and
+/// writing the loop still does.
+#[derive(Debug)]
+pub enum State {
+    /// Outgoing connect in progress; completion shows up as writable.
+    Connecting,
+    /// Reading and writing.
+    Open,
+    /// Output queue over `--max-outbuf`: reads wait until it drains below the
+    /// low-water mark, so the peer's TCP window closes (backpressure).
+    Paused,
+    /// Our side has no more to send (the client's stdin ended): flush the
+    /// queue, then shut down our write half. Reading goes on.
+    SendingFin,
+    /// Our write half is shut; reading goes on until the peer closes.
+    FinSent,
+    /// Closing for this reason: input is read and discarded, queued output
+    /// is flushed, then our write half is shut.
+    Closing(CloseReason),
+    /// Write half shut after a close we started: input is discarded until
+    /// the peer closes or the linger timer fires. Closing a socket with
+    /// unread input makes the kernel send a reset, which can destroy the
+    /// last response before the peer reads it; lingering avoids that.
+    Lingering(CloseReason),
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            State::Connecting => "Connecting",
+            State::Open => "Open",
+            State::Paused => "Paused",
+            State::SendingFin => "SendingFin",
+            State::FinSent => "FinSent",
+            State::Closing(_) => "Closing",
+            State::Lingering(_) => "Lingering",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Why a connection closed: logged at `debug`, and handed to the protocol.
+#[derive(Debug)]
+pub enum CloseReason {
+    /// The peer closed its side and everything for it was sent.
+    PeerClosed,
+    /// The protocol asked to close (chat `/quit`, HTTP `Connection: close`).
+    Requested,
+    /// No input for `--idle-timeout` seconds.
+    IdleTimeout,
+    /// Output queue passed `--max-outbuf` under a protocol that disconnects
+    /// rather than pauses (chat).
+    SlowConsumer,
+    /// The server is shutting down.
+    Shutdown,
+    /// The protocol left more unconsumed input than any message may have.
+    InputTooLarge,
+    /// A read or write failed (reset, broken pipe...).
+    Error(io::Error),
+    /// An outgoing connect failed.
+    ConnectFailed(io::Error),
+}
+
+impl CloseReason {
+    /// Whether queued output is still worth sending.
+    pub(crate) fn flushes(&self) -> bool {
+        match self {
+            CloseReason::PeerClosed
+            | CloseReason::Requested
+            | CloseReason::IdleTimeout
+            | CloseReason::Shutdown
+            | CloseReason::InputTooLarge => true,
+            CloseReason::SlowConsumer | CloseReason::Error(_) | CloseReason::ConnectFailed(_) => {
+                false
+            }
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::PeerClosed => f.write_str("peer closed"),
+            CloseReason::Requested => f.write_str("closed by protocol"),
+            CloseReason::IdleTimeout => f.write_str("idle timeout"),
+            CloseReason::SlowConsumer => f.write_str("slow consumer (output over --max-outbuf)"),
+            CloseReason::Shutdown => f.write_str("server shutting down"),
+            CloseReason::InputTooLarge => f.write_str("unconsumed input too large"),
+            CloseReason::Error(e) => write!(f, "error: {e}"),
+            CloseReason::ConnectFailed(e) => write!(f, "connect failed: {e}"),
+        }
+    }
+}
+
+/// One TCP connection in the slab.
+#[derive(Debug)]
+pub struct Connection {
+    /// The socket, non-blocking, registered with the token of `id`.
+    pub(crate) stream: TcpStream,
+    /// Which occupant of its slab slot this is (see `token.rs`).
+    pub(crate) generation: u32,
+    /// What the loop may do with it next.
+    pub(crate) state: State,
+    /// Bytes accepted for sending that the kernel has not taken yet.
+    pub(crate) output: OutQueue,
+    /// Input the protocol has not consumed yet: the start of a message whose
+    /// end has not arrived. Empty (and unallocated) most of the time.
+    pub(crate) pending_input: Vec<u8>,
+    /// The interest currently registered, so it is re-registered only when
+    /// it changes.
+    pub(crate) interest: Interest,
+    /// Who is at the other end.
+    pub(crate) peer: SocketAddr,
+    /// When input last arrived (for `--idle-timeout`).
+    pub(crate) last_input: Instant,
+    /// The idle or linger timer, if one is armed.
+    pub(crate) timer: Option<TimerId>,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        stream: TcpStream,
+        generation: u32,
+        state: State,
+        peer: SocketAddr,
+        interest: Interest,
+        now: Instant,
+    ) -> Connection {
+        Connection {
+            stream,
+            generation,
+            state,
+            output: OutQueue::default(),
+            pending_input: Vec::new(),
+            interest,
+            peer,
+            last_input: now,
+            timer: None,
+        }
+    }
+
+    /// The interest this connection needs now, derived from its state and
+    /// queue, never toggled ad hoc: always readable (that is also how
+    /// resets and hang-ups arrive), writable only while output waits or a
+    /// connect is in progress.
+    pub(crate) fn wanted_interest(&self) -> Interest {
+        let wants_write = matches!(self.state, State::Connecting) || !self.output.is_empty();
+        if wants_write {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
+}
+
+/// `R` or `R+W`, as `--trace` prints an interest.
+pub(crate) fn interest_name(interest: Interest) -> &'static str {
+    if interest.is_writable() {
+        "R+W"
+    } else {
+        "R"
+    }
+}

@@ -1,0 +1,524 @@
+//! [`Io`]: everything the loop owns except `Poll` itself and the protocol,
+//! and the only way a protocol acts on the world.
+//!
+//! A protocol never touches a socket. It asks `Io` to [`send`](Io::send) or
+//! [`close`](Io::close) a connection, or to set a timer, and `Io` does it
+//! with the same few mechanisms for every protocol: the output queue, the
+//! interest derived from state, and the close sequence. Keeping these here,
+//! apart from the dispatching in `mod.rs`, is also what lets a protocol call
+//! back into the loop while the loop is calling it: the loop lends `&mut Io`
+//! to the protocol for the length of one callback.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use log::{debug, trace, warn};
+use mio::net::TcpStream;
+use mio::{Interest, Registry};
+use slab::Slab;
+
+use super::conn::{interest_name, CloseReason, Connection, State};
+use super::outqueue::Chunk;
+use super::stats::Stats;
+use super::timer::{TimerId, Timers};
+use super::token::{ConnId, Generations};
+use super::{Config, Overflow};
+
+/// How long a connection we closed waits for its peer to close too before
+/// it is dropped anyway (see [`State::Lingering`]). nginx's `lingering_time`
+/// is 30 s; a load-test target wants its slots back sooner.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Size of the one read buffer the whole loop shares. 64 KiB is what one
+/// read of a loopback socket typically returns at most, and what tokio and
+/// libuv use; it lives once per loop, not once per connection.
+pub const SCRATCH_SIZE: usize = 64 * 1024;
+
+/// What a timer is for. The loop's own timers, plus numbered ones the
+/// protocol sets and interprets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    /// A connection's idle or linger deadline.
+    Conn(ConnId),
+    /// Time to log the `--stats-interval` line.
+    Stats,
+    /// Accepting was paused by `EMFILE`/`ENFILE`; try again.
+    ResumeAccept,
+    /// Graceful shutdown has run out of time.
+    ShutdownDeadline,
+    /// A protocol's timer, with the number it chose.
+    Protocol(u64),
+}
+
+/// The loop's state that protocols may act on through its methods.
+pub struct Io {
+    /// Registers and re-registers sources with the `Poll`.
+    pub(crate) registry: Registry,
+    /// The connections; the slab key is the low half of each token.
+    pub(crate) conns: Slab<Connection>,
+    /// Fresh generations for new connections.
+    pub(crate) generations: Generations,
+    /// Idle, linger, stats, accept-retry, shutdown and protocol timers.
+    pub(crate) timers: Timers<TimerKind>,
+    /// Counters.
+    pub(crate) stats: Stats,
+    /// Limits and switches from the command line.
+    pub(crate) config: Config,
+    /// The read buffer every connection shares.
+    pub(crate) scratch: Vec<u8>,
+    /// Connections that stopped reading at their read budget with input
+    /// maybe left: edge-triggered `poll` will not report them again, so
+    /// the loop revisits them next turn.
+    pub(crate) still_ready: Vec<ConnId>,
+    /// Connections given queued (not written-through) output this turn;
+    /// flushed once each at the end of the turn.
+    pub(crate) to_flush: Vec<ConnId>,
+    /// Connections removed whose protocol has not been told yet.
+    pub(crate) closed: Vec<(ConnId, CloseReason)>,
+    /// The time at the start of this loop turn.
+    pub(crate) now: Instant,
+    /// Set by [`Io::stop`]: leave the loop after this turn.
+    pub(crate) stop_requested: bool,
+    /// The protocol's answer to an output queue over `--max-outbuf`.
+    pub(crate) overflow: Overflow,
+}
+
+impl Io {
+    pub(crate) fn new(registry: Registry, config: Config) -> Io {
+        Io {
+            registry,
+            conns: Slab::new(),
+            generations: Generations::default(),
+            timers: Timers::default(),
+            stats: Stats::default(),
+            config,
+            scratch: vec![0; SCRATCH_SIZE],
+            still_ready: Vec::new(),
+            to_flush: Vec::new(),
+            closed: Vec::new(),
+            now: Instant::now(),
+            stop_requested: false,
+            overflow: Overflow::PauseReading,
+        }
+    }
+
+    // ----- what protocols use -------------------------------------------
+
+    /// Sends `bytes` now if nothing else is queued (no copy, one `write`),
+    /// and queues whatever the kernel did not take. This is the path for a
+    /// connection's own replies: echo's bytes, HTTP's batch of responses.
+    pub fn send(&mut self, id: ConnId, bytes: &[u8]) {
+        let Some(conn) = self.live_mut(id) else {
+            return;
+        };
+        if !accepts_output(&conn.state) {
+            return;
+        }
+        let mut written = 0;
+        if bytes.is_empty() {
+            return;
+        }
+        if conn.output.is_empty() && !matches!(conn.state, State::Connecting) {
+            written = loop {
+                match conn.stream.write(bytes) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
+                    Err(e) => return self.abort(id, CloseReason::Error(e)),
+                }
+            };
+            self.stats.bytes_out += written as u64;
+        }
+        if written < bytes.len() {
+            if let Some(conn) = self.live_mut(id) {
+                conn.output.push_copy(&bytes[written..]);
+            }
+            self.after_queueing(id);
+        }
+    }
+
+    /// Queues one shared copy of a message, to go out with everything else
+    /// queued for `id` this turn in one vectored write at the end of the
+    /// turn. This is the fan-out path: a chat line to a whole room.
+    pub fn send_shared(&mut self, id: ConnId, message: Rc<[u8]>) {
+        self.queue_chunk(id, Chunk::Shared(message));
+    }
+
+    /// Queues a copy of `bytes` to go out at the end of the turn, in order
+    /// with [`send_shared`](Io::send_shared) messages.
+    pub fn queue(&mut self, id: ConnId, bytes: &[u8]) {
+        self.queue_chunk(id, Chunk::Owned(bytes.to_vec()));
+    }
+
+    /// Closes `id` once its queued output is sent. Input that arrives
+    /// meanwhile is read and discarded; the protocol sees no more of it.
+    pub fn close(&mut self, id: ConnId, reason: CloseReason) {
+        let Some(conn) = self.live_mut(id) else {
+            return;
+        };
+        match conn.state {
+            State::Closing(_) | State::Lingering(_) => {}
+            State::Connecting => self.abort(id, reason),
+            State::Open | State::Paused | State::SendingFin | State::FinSent => {
+                if !reason.flushes() {
+                    return self.abort(id, reason);
+                }
+                conn.state = State::Closing(reason);
+                if conn.output.is_empty() {
+                    self.output_drained(id);
+                }
+            }
+        }
+    }
+
+    /// Ends our side of the stream once queued output is sent (a TCP
+    /// half-close): the peer reads end-of-file, and can still answer.
+    pub fn shutdown_write(&mut self, id: ConnId) {
+        let Some(conn) = self.live_mut(id) else {
+            return;
+        };
+        if let State::Open | State::Paused = conn.state {
+            conn.state = State::SendingFin;
+            if conn.output.is_empty() {
+                self.output_drained(id);
+            }
+        }
+    }
+
+    /// Starts an outgoing, non-blocking connect. The protocol's `on_open`
+    /// runs once it completes; a failure arrives as `on_closed` with
+    /// [`CloseReason::ConnectFailed`].
+    pub fn connect(&mut self, addr: SocketAddr) -> io::Result<ConnId> {
+        let stream = TcpStream::connect(addr)?;
+        self.insert(stream, addr, State::Connecting)
+    }
+
+    /// The peer's address, while `id` is open.
+    pub fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
+        self.live(id).map(|conn| conn.peer)
+    }
+
+    /// Whether `id` still names an open connection.
+    pub fn is_open(&self, id: ConnId) -> bool {
+        self.live(id).is_some()
+    }
+
+    /// Bytes queued for `id` and not yet written.
+    pub fn queued(&self, id: ConnId) -> usize {
+        self.live(id).map_or(0, |conn| conn.output.len())
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The counters, for protocols that count datagrams.
+    pub fn stats_mut(&mut self) -> &mut Stats {
+        &mut self.stats
+    }
+
+    /// The limits and switches the loop runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The time this loop turn started: cheap, and the same for every
+    /// callback of the turn.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Arms a protocol timer; `on_timer(key)` runs when it is due.
+    pub fn set_timer(&mut self, after: Duration, key: u64) -> TimerId {
+        self.timers.add(self.now + after, TimerKind::Protocol(key))
+    }
+
+    /// Disarms a protocol timer.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.timers.cancel(id);
+    }
+
+    /// For protocols with sources of their own (a UDP socket, stdin):
+    /// register them with a token from [`source_token`](super::source_token).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Leaves the loop at the end of this turn (the client, when done).
+    pub fn stop(&mut self) {
+        self.stop_requested = true;
+    }
+
+    // ----- the connection mechanics the loop shares ---------------------
+
+    pub(crate) fn live(&self, id: ConnId) -> Option<&Connection> {
+        self.conns
+            .get(id.index())
+            .filter(|conn| conn.generation == id.generation())
+    }
+
+    pub(crate) fn live_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
+        live_in(&mut self.conns, id)
+    }
+
+    /// Puts a new stream into the slab and registers it. The one place a
+    /// connection is registered (the one place it leaves is [`Io::remove`]).
+    pub(crate) fn insert(
+        &mut self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        state: State,
+    ) -> io::Result<ConnId> {
+        let entry = self.conns.vacant_entry();
+        let id = ConnId::new(entry.key(), self.generations.next());
+        let interest = if matches!(state, State::Connecting) {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        // Registered before it is stored: if registration fails, nothing
+        // was stored and the vacant entry is simply dropped.
+        self.registry.register(&mut stream, id.token(), interest)?;
+        let now = self.now;
+        entry.insert(Connection::new(
+            stream,
+            id.generation(),
+            state,
+            peer,
+            interest,
+            now,
+        ));
+        self.stats.open += 1;
+        if let Some(idle) = self.config.idle_timeout {
+            let timer = self.timers.add(now + idle, TimerKind::Conn(id));
+            if let Some(conn) = self.live_mut(id) {
+                conn.timer = Some(timer);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Removes a connection at once, without flushing: deregisters it,
+    /// frees its slot and timer, and notes it for the protocol's
+    /// `on_closed`. The one place a connection leaves the loop.
+    pub(crate) fn remove(&mut self, id: ConnId, reason: CloseReason) {
+        if self.live(id).is_none() {
+            return;
+        }
+        let mut conn = self.conns.remove(id.index());
+        // Deregistering can only fail if the socket was never registered;
+        // the close below ends it either way.
+        let _ = self.registry.deregister(&mut conn.stream);
+        if let Some(timer) = conn.timer {
+            self.timers.cancel(timer);
+        }
+        self.stats.open -= 1;
+        debug!(
+            "conn={id} peer={} closed: {reason} (state {})",
+            conn.peer, conn.state
+        );
+        self.closed.push((id, reason));
+    }
+
+    /// Removes a connection that cannot go on (error, slow consumer).
+    pub(crate) fn abort(&mut self, id: ConnId, reason: CloseReason) {
+        self.remove(id, reason);
+    }
+
+    fn queue_chunk(&mut self, id: ConnId, chunk: Chunk) {
+        let Some(conn) = self.live_mut(id) else {
+            return;
+        };
+        if !accepts_output(&conn.state) {
+            return;
+        }
+        let was_empty = conn.output.is_empty();
+        conn.output.push(chunk);
+        // A connection whose queue was already non-empty is either on the
+        // flush list from earlier this turn or waiting for writability; in
+        // both cases its new bytes go out with the old ones.
+        if was_empty {
+            self.to_flush.push(id);
+        }
+        self.check_overflow(id);
+    }
+
+    /// After bytes were queued: make sure writability is watched, and apply
+    /// the slow-consumer rule.
+    fn after_queueing(&mut self, id: ConnId) {
+        self.sync_interest(id);
+        self.check_overflow(id);
+    }
+
+    /// A protocol that disconnects slow consumers (chat) gets them closed
+    /// here; one that pauses (echo, HTTP) gets its reads paused by the loop.
+    fn check_overflow(&mut self, id: ConnId) {
+        let Some(conn) = self.live(id) else { return };
+        if self.overflow == Overflow::Disconnect && conn.output.len() > self.config.max_outbuf {
+            warn!(
+                "conn={id} peer={} disconnected: {} bytes queued, over --max-outbuf {}",
+                conn.peer,
+                conn.output.len(),
+                self.config.max_outbuf
+            );
+            self.abort(id, CloseReason::SlowConsumer);
+        }
+    }
+
+    /// Registers the interest the connection's state calls for, if it
+    /// changed. The one place interest is decided.
+    pub(crate) fn sync_interest(&mut self, id: ConnId) {
+        let Some(conn) = live_in(&mut self.conns, id) else {
+            return;
+        };
+        let wanted = conn.wanted_interest();
+        if wanted == conn.interest {
+            return;
+        }
+        match self
+            .registry
+            .reregister(&mut conn.stream, id.token(), wanted)
+        {
+            Ok(()) => {
+                conn.interest = wanted;
+                if self.config.trace {
+                    trace!("  conn {id} interest -> {}", interest_name(wanted));
+                }
+            }
+            Err(e) => self.abort(id, CloseReason::Error(e)),
+        }
+    }
+
+    /// Writes queued output until the queue is empty or the kernel's send
+    /// buffer is full, then moves the state machine on.
+    pub(crate) fn flush(&mut self, id: ConnId) {
+        let Some(conn) = live_in(&mut self.conns, id) else {
+            return;
+        };
+        if matches!(conn.state, State::Connecting) {
+            return;
+        }
+        while !conn.output.is_empty() {
+            match conn.output.write_to(&mut conn.stream) {
+                Ok((0, _)) => {
+                    let e = io::Error::from(io::ErrorKind::WriteZero);
+                    return self.abort(id, CloseReason::Error(e));
+                }
+                Ok((written, offered)) => {
+                    self.stats.bytes_out += written as u64;
+                    // A short write means the send buffer is full: another
+                    // attempt now would only return WouldBlock. Wait for the
+                    // writable edge instead (one system call saved).
+                    if written < offered {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.abort(id, CloseReason::Error(e)),
+            }
+        }
+        let low_water = self.config.max_outbuf / 2;
+        let drained = conn.output.is_empty();
+        if let State::Paused = conn.state {
+            if conn.output.len() <= low_water {
+                // Reading resumes; the peer may have data waiting that no
+                // new edge will announce, so look at it next turn.
+                conn.state = State::Open;
+                self.still_ready.push(id);
+            }
+        }
+        if drained {
+            self.output_drained(id);
+        }
+        self.sync_interest(id);
+    }
+
+    /// The queue just became empty: finish a half-close or a close.
+    fn output_drained(&mut self, id: ConnId) {
+        let Some(conn) = self.live_mut(id) else {
+            return;
+        };
+        let state = std::mem::replace(&mut conn.state, State::Open);
+        conn.state = match state {
+            State::SendingFin => {
+                let _ = conn.stream.shutdown(Shutdown::Write);
+                State::FinSent
+            }
+            State::Closing(CloseReason::PeerClosed) => {
+                // The peer finished first; nothing left to wait for.
+                return self.remove(id, CloseReason::PeerClosed);
+            }
+            State::Closing(reason) => {
+                let _ = conn.stream.shutdown(Shutdown::Write);
+                if let Some(timer) = conn.timer.take() {
+                    self.timers.cancel(timer);
+                }
+                let linger = self.timers.add(self.now + LINGER, TimerKind::Conn(id));
+                if let Some(conn) = self.live_mut(id) {
+                    conn.timer = Some(linger);
+                    conn.state = State::Lingering(reason);
+                }
+                // The peer may have closed already; that edge is past.
+                return self.discard_input(id);
+            }
+            other => other,
+        };
+    }
+
+    /// Reads and drops input of a closing connection, until it would
+    /// block; end-of-file or an error ends the connection.
+    pub(crate) fn discard_input(&mut self, id: ConnId) {
+        if self.scratch.is_empty() {
+            // Called from inside a protocol callback, while the loop has
+            // lent the scratch buffer out: do it next turn instead.
+            self.still_ready.push(id);
+            return;
+        }
+        loop {
+            let Some(conn) = self.conns.get_mut(id.index()) else {
+                return;
+            };
+            if conn.generation != id.generation() {
+                return;
+            }
+            match conn.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    let reason = match std::mem::replace(&mut conn.state, State::Open) {
+                        State::Closing(reason) | State::Lingering(reason) => reason,
+                        _ => CloseReason::PeerClosed,
+                    };
+                    if conn.output.is_empty() || !reason.flushes() {
+                        return self.remove(id, reason);
+                    }
+                    // Output is still queued: keep flushing it.
+                    conn.state = State::Closing(reason);
+                    return;
+                }
+                Ok(n) => self.stats.bytes_in += n as u64,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.abort(id, CloseReason::Error(e)),
+            }
+        }
+    }
+}
+
+/// The connection `id` names, borrowing only the slab, so the caller may
+/// use the loop's other fields (scratch buffer, counters) alongside it.
+pub(crate) fn live_in(conns: &mut Slab<Connection>, id: ConnId) -> Option<&mut Connection> {
+    conns
+        .get_mut(id.index())
+        .filter(|conn| conn.generation == id.generation())
+}
+
+/// Whether output may still be queued for a connection in `state`.
+fn accepts_output(state: &State) -> bool {
+    match state {
+        State::Connecting | State::Open | State::Paused | State::Closing(_) => true,
+        State::SendingFin | State::FinSent | State::Lingering(_) => false,
+    }
+}

@@ -1,0 +1,232 @@
+//! Helpers for the black-box tests: start the real `reactor` binary on port
+//! 0, wait for its readiness line, watch its log, stop it.
+//!
+//! Every wait here is bounded by a timeout that only matters when something
+//! is broken; none of them is used to let time pass.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Bound on any single wait: long enough for a loaded CI machine, short
+/// enough that a hang fails the test instead of the whole run.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running `reactor` server.
+pub struct Server {
+    child: Option<Child>,
+    pid: u32,
+    /// The address from the readiness line.
+    pub addr: SocketAddr,
+    /// The readiness line itself.
+    pub ready_line: String,
+    log: Receiver<String>,
+    /// Log lines read so far.
+    pub log_seen: Vec<String>,
+}
+
+impl Server {
+    /// Starts `reactor ARGS --bind 127.0.0.1:0` and waits for its readiness
+    /// line.
+    pub fn start(args: &[&str]) -> Server {
+        let mut full: Vec<&str> = args.to_vec();
+        if !args.contains(&"--bind") {
+            full.extend(["--bind", "127.0.0.1:0"]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reactor"))
+            .args(&full)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start reactor");
+        let stdout = child.stdout.take().expect("stdout");
+        let (ready_tx, ready_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = ready_tx.send(line);
+        });
+        let stderr = child.stderr.take().expect("stderr");
+        let (log_tx, log) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if log_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready_line = match ready_rx.recv_timeout(PATIENCE) {
+            Ok(line) => line.trim_end().to_string(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no readiness line from reactor {full:?}");
+            }
+        };
+        let addr = ready_line
+            .rsplit("://")
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("bad readiness line {ready_line:?}"));
+        Server {
+            pid: child.id(),
+            child: Some(child),
+            addr,
+            ready_line,
+            log,
+            log_seen: Vec::new(),
+        }
+    }
+
+    /// The process id (for /proc and signals).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Waits for a log line containing `needle`; returns it.
+    pub fn wait_for_log(&mut self, needle: &str) -> String {
+        if let Some(line) = self.log_seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) => {
+                    self.log_seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    panic!("no log line with {needle:?}; saw {:#?}", self.log_seen)
+                }
+            }
+        }
+    }
+
+    /// Sends a signal to the server.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the server to exit; returns its status and the rest of its
+    /// log.
+    pub fn wait_exit(mut self) -> (ExitStatus, Vec<String>) {
+        let mut child = self.child.take().expect("child");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let Ok(status) = rx.recv_timeout(PATIENCE) else {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.pid.to_string()])
+                .status();
+            panic!("server did not exit; log {:#?}", self.log_seen);
+        };
+        // The log pipe closes when the process is gone.
+        while let Ok(line) = self.log.recv_timeout(PATIENCE) {
+            self.log_seen.push(line);
+        }
+        (status.expect("wait"), std::mem::take(&mut self.log_seen))
+    }
+
+    /// Resident memory of the server now, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// A client connection with read and write timeouts.
+    pub fn connect(&self) -> TcpStream {
+        connect(self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A TCP connection with read/write timeouts that bound failures.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream.set_write_timeout(Some(PATIENCE)).expect("timeout");
+    stream
+}
+
+/// Reads until end-of-file (or the timeout fails the test).
+pub fn read_to_end(stream: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).expect("read until EOF");
+    all
+}
+
+/// Reads exactly `n` bytes.
+pub fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    stream.read_exact(&mut buf).expect("read_exact");
+    buf
+}
+
+/// One echo round trip.
+pub fn round_trip(stream: &mut TcpStream, message: &[u8]) {
+    stream.write_all(message).expect("write");
+    assert_eq!(read_exact(stream, message.len()), message);
+}
+
+/// Deterministic pseudo-random bytes (xorshift), different per seed.
+pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// Runs `reactor ARGS` to completion with a bound; returns status, stdout,
+/// stderr.
+pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_reactor"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start reactor");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = rx
+        .recv_timeout(PATIENCE)
+        .expect("reactor did not exit")
+        .expect("wait");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

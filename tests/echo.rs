@@ -1,0 +1,251 @@
+//! `reactor echo`, black-box over loopback (SPEC sections 2, 3 and 7).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+use common::*;
+
+#[test]
+fn readiness_line_names_the_real_port() {
+    let server = Server::start(&["echo"]);
+    assert!(server
+        .ready_line
+        .starts_with("listening on tcp://127.0.0.1:"));
+    assert_ne!(server.addr.port(), 0);
+}
+
+#[test]
+fn fifty_concurrent_clients_get_their_own_bytes_back() {
+    let server = Server::start(&["echo"]);
+    let clients: Vec<_> = (0..50u64)
+        .map(|i| {
+            let addr = server.addr;
+            // 1 B up to 4 MiB: the large ones overflow the socket buffers,
+            // so the server sees partial writes and queues.
+            let size = match i % 5 {
+                0 => 1,
+                1 => 1 + (i as usize * 37) % 1000,
+                2 => 64 * 1024 + i as usize,
+                3 => 1024 * 1024 - i as usize,
+                _ => 4 * 1024 * 1024 - (i as usize % 3),
+            };
+            thread::spawn(move || {
+                let payload = random_bytes(i, size);
+                let mut stream = connect(addr);
+                let mut reader = stream.try_clone().expect("clone");
+                let expected = payload.clone();
+                let receiving = thread::spawn(move || {
+                    let mut back = vec![0; expected.len()];
+                    reader.read_exact(&mut back).expect("echo back");
+                    assert!(back == expected, "client {i}: bytes differ");
+                });
+                stream.write_all(&payload).expect("send");
+                receiving.join().expect("receiver");
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("client");
+    }
+}
+
+#[test]
+fn half_close_gets_everything_then_end_of_file() {
+    let server = Server::start(&["echo"]);
+    let mut stream = server.connect();
+    let payload = random_bytes(7, 300_000);
+    let mut writer = stream.try_clone().expect("clone");
+    let sent = payload.clone();
+    let sending = thread::spawn(move || {
+        writer.write_all(&sent).expect("send");
+        writer.shutdown(Shutdown::Write).expect("half-close");
+    });
+    let back = read_to_end(&mut stream);
+    sending.join().expect("sender");
+    assert!(
+        back == payload,
+        "got {} of {} bytes",
+        back.len(),
+        payload.len()
+    );
+}
+
+#[test]
+fn a_client_that_never_reads_stalls_only_itself_and_memory_stays_bounded() {
+    let mut server = Server::start(&["echo", "-v", "--max-outbuf", "1048576"]);
+    let baseline_kib = server.rss_kib();
+
+    // The hog pushes 64 MiB and reads nothing until told to.
+    const TOTAL: usize = 64 * 1024 * 1024;
+    let hog = server.connect();
+    let mut hog_writer = hog.try_clone().expect("clone");
+    let written = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::clone(&written);
+    let pushing = thread::spawn(move || {
+        let chunk = random_bytes(99, 64 * 1024);
+        for _ in 0..TOTAL / chunk.len() {
+            hog_writer.write_all(&chunk).expect("hog write");
+            progress.fetch_add(chunk.len(), Ordering::SeqCst);
+        }
+    });
+
+    // The server says when it stops reading the hog (backpressure).
+    server.wait_for_log("paused");
+
+    // Meanwhile another client is served as usual.
+    let mut other = server.connect();
+    for i in 0..100u64 {
+        round_trip(&mut other, &random_bytes(i, 64));
+    }
+
+    // The server holds at most about --max-outbuf for the hog, not 64 MiB.
+    let grown_kib = server.rss_kib().saturating_sub(baseline_kib);
+    assert!(grown_kib < 16 * 1024, "server RSS grew by {grown_kib} KiB");
+    assert!(
+        written.load(Ordering::SeqCst) < TOTAL,
+        "nothing held the hog back"
+    );
+
+    // Once the hog reads, everything comes back, exactly.
+    let mut hog_reader = hog;
+    let expected_chunk = random_bytes(99, 64 * 1024);
+    let mut buf = vec![0; expected_chunk.len()];
+    for _ in 0..TOTAL / buf.len() {
+        hog_reader.read_exact(&mut buf).expect("hog read");
+        assert!(buf == expected_chunk, "hog's bytes differ");
+    }
+    pushing.join().expect("pusher");
+    let grown_kib = server.rss_kib().saturating_sub(baseline_kib);
+    assert!(grown_kib < 16 * 1024, "server RSS grew by {grown_kib} KiB");
+}
+
+#[test]
+fn max_conns_closes_the_extra_connection_and_keeps_the_others() {
+    let mut server = Server::start(&["echo", "--max-conns", "2"]);
+    let mut first = server.connect();
+    let mut second = server.connect();
+    round_trip(&mut first, b"one");
+    round_trip(&mut second, b"two");
+
+    let mut third = server.connect();
+    assert_eq!(
+        read_to_end(&mut third),
+        b"",
+        "third connection is closed at once"
+    );
+    server.wait_for_log("--max-conns 2 reached");
+    round_trip(&mut first, b"still here");
+
+    // A freed slot is usable again.
+    drop(second);
+    let mut retry = 0;
+    loop {
+        let mut next = server.connect();
+        next.write_all(b"x").expect("write");
+        let mut byte = [0u8; 1];
+        match next.read(&mut byte) {
+            Ok(1) => break,
+            // Refused: the close of `second` was not processed yet.
+            _ => retry += 1,
+        }
+        assert!(retry < 1000, "slot never freed");
+    }
+}
+
+#[test]
+fn idle_connections_are_closed_and_busy_ones_kept() {
+    let server = Server::start(&["echo", "--idle-timeout", "1"]);
+    let mut idle = server.connect();
+    let started = std::time::Instant::now();
+    assert_eq!(read_to_end(&mut idle), b"");
+    let waited = started.elapsed();
+    assert!(waited.as_millis() >= 900, "closed after {waited:?}");
+}
+
+#[test]
+fn sigterm_flushes_queued_output_and_exits_zero() {
+    let mut server = Server::start(&["echo", "-v", "--max-outbuf", "262144"]);
+    let client = server.connect();
+    let mut writer = client.try_clone().expect("clone");
+    let payload = random_bytes(5, 8 * 1024 * 1024);
+    let sent = payload.clone();
+    let pushing = thread::spawn(move || {
+        // The server stops reading once 256 KiB are queued; this write ends
+        // with an error when the server closes after shutdown.
+        let _ = writer.write_all(&sent);
+    });
+    let paused = server.wait_for_log("paused");
+    let queued: usize = paused
+        .split("paused: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("queued bytes in the pause line");
+    server.signal("TERM");
+    server.wait_for_log("shutting down");
+
+    let mut reader = client;
+    let back = read_to_end(&mut reader);
+    assert!(
+        back.len() >= queued,
+        "got {} of {queued} queued bytes",
+        back.len()
+    );
+    assert!(back[..] == payload[..back.len()], "flushed bytes differ");
+    let _ = pushing.join();
+
+    let (status, log) = server.wait_exit();
+    assert_eq!(status.code(), Some(0), "log: {log:#?}");
+    assert!(log.iter().any(|l| l.contains("stopped after")), "{log:#?}");
+}
+
+#[test]
+fn a_busy_port_is_one_error_line_and_exit_one() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let (status, stdout, stderr) = run_to_exit(&["echo", "--bind", &addr]);
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stdout, "");
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].starts_with(&format!("error: cannot bind {addr}: ")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_two_and_name_the_option() {
+    for (args, option) in [
+        (&["echo", "--max-conns", "-5"][..], "--max-conns"),
+        (&["echo", "--bind", "not-an-address"], "--bind"),
+        (&["echo", "--idle-timeout", "x"], "--idle-timeout"),
+    ] {
+        let (status, _, stderr) = run_to_exit(args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error:"), "{stderr}");
+        assert!(stderr.contains(option), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn ipv6_readiness_line_uses_brackets() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipping");
+        return;
+    }
+    let server = Server::start(&["echo", "--bind", "[::1]:0"]);
+    assert!(
+        server.ready_line.starts_with("listening on tcp://[::1]:"),
+        "{}",
+        server.ready_line
+    );
+    let mut stream = server.connect();
+    round_trip(&mut stream, b"over IPv6");
+}
