@@ -54,6 +54,76 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+
+    /// UDP echo server: every datagram is sent back to its sender.
+    ///
+    /// Datagrams up to 65507 bytes, IPv4 or IPv6. When the socket cannot
+    /// take a reply at once, replies wait in a queue of at most
+    /// --max-outbuf bytes; beyond that they are dropped and counted
+    /// (see --stats-interval and the summary at shutdown).
+    UdpEcho {
+        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:7002", value_name = "ADDR")]
+        bind: SocketAddr,
+        /// Options every server shares.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+
+    /// Interactive client: stdin to the server, the server to stdout.
+    ///
+    /// TCP: at the end of stdin the client half-closes and keeps printing
+    /// until the server closes, so `printf 'hi\n' | reactor client
+    /// 127.0.0.1:7000` prints `hi` and exits 0. A refused or reset
+    /// connection is one `error:` line and exit status 1.
+    ///
+    /// UDP (--udp): each stdin line is one datagram; each reply is printed
+    /// as one line; after stdin ends the client waits --wait milliseconds
+    /// for more replies, then exits.
+    Client {
+        /// Server address, e.g. 127.0.0.1:7000, [::1]:7000 or localhost:7001.
+        #[arg(value_name = "ADDR", value_parser = resolve)]
+        addr: SocketAddr,
+        /// Use UDP: one datagram per line.
+        #[arg(long)]
+        udp: bool,
+        /// With --udp: milliseconds to wait for replies after stdin ends.
+        #[arg(
+            long,
+            default_value_t = 1000,
+            value_name = "MS",
+            allow_negative_numbers = true,
+            requires = "udp"
+        )]
+        wait: u64,
+        /// Most bytes queued for the server before stdin is left unread.
+        #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+        max_outbuf: u64,
+    },
+}
+
+impl Command {
+    /// The server options, for the commands that are servers.
+    pub fn server_args(&self) -> Option<&ServerArgs> {
+        match self {
+            Command::Echo { server, .. } | Command::UdpEcho { server, .. } => Some(server),
+            Command::Client { .. } => None,
+        }
+    }
+}
+
+/// Parses `host:port`, resolving a name such as `localhost`.
+fn resolve(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let mut addrs = text
+        .to_socket_addrs()
+        .map_err(|e| format!("not an address (HOST:PORT): {e}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
 }
 
 /// Options every server shares.

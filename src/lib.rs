@@ -19,6 +19,8 @@
 //!     never reaches a new connection.
 //!   - `reactor/stats.rs`: counters.
 //! * [`proto`]: the protocols, one file each, as state machines over bytes.
+//! * [`client`]: `reactor client`, the client side of the same loop: an
+//!   outgoing connection in the slab, stdin as one more source.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).
 //! * [`server`]: wiring: limits, signals, the readiness line, then `run`.
 //!
@@ -29,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod client;
 pub mod proto;
 pub mod reactor;
 pub mod server;

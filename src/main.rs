@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use log::LevelFilter;
 
+use std::time::Duration;
+
 use reactor::cli::{Cli, Command};
+use reactor::client;
 use reactor::proto::echo::Echo;
-use reactor::server::{serve, Failure};
+use reactor::server::{serve, serve_udp_echo, Failure};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -26,6 +29,19 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Echo { bind, server } => serve("echo", "tcp", bind, server.config(), Echo),
+        Command::UdpEcho { bind, server } => serve_udp_echo(bind, server.config()),
+        Command::Client {
+            addr,
+            udp: false,
+            max_outbuf,
+            ..
+        } => client::run_tcp(addr, max_outbuf),
+        Command::Client {
+            addr,
+            udp: true,
+            wait,
+            ..
+        } => client::run_udp(addr, Duration::from_millis(wait)),
     }
 }
 
@@ -33,7 +49,7 @@ fn run(command: Command) -> Result<(), Failure> {
 /// `--trace` narration is at trace level in the `reactor::reactor` module,
 /// so it is let through whatever the general level is.
 fn start_logging(cli: &Cli) {
-    let trace = matches!(&cli.command, Command::Echo { server, .. } if server.trace);
+    let trace = cli.command.server_args().is_some_and(|server| server.trace);
     let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
     if trace {
         logger = logger.with_module_level("reactor::reactor", LevelFilter::Trace);

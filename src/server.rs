@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use log::{debug, info, warn};
 
-use crate::reactor::{Config, Protocol, Reactor, ShutdownHandle};
+use crate::proto::udp_echo::UdpEcho;
+use crate::reactor::{Config, Handle, Protocol, Reactor};
 
 /// A failure to report as one `error:` line and exit status 1.
 pub type Failure = String;
@@ -28,7 +29,27 @@ pub fn serve<P: Protocol>(
         .map_err(|e| format!("cannot bind {bind}: {e}"))?;
     announce(scheme, addr)?;
     info!("{name} server listening on {addr}");
-    handle_signals(reactor.shutdown_handle())?;
+    handle_signals(reactor.handle())?;
+    reactor
+        .run()
+        .map_err(|e| format!("event loop failed on {addr}: {e}"))
+}
+
+/// Runs the UDP echo server on `bind` until SIGINT/SIGTERM.
+pub fn serve_udp_echo(bind: SocketAddr, config: Config) -> Result<(), Failure> {
+    let echo =
+        UdpEcho::bind(bind, config.max_outbuf).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let addr = echo
+        .local_addr()
+        .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
+    let mut reactor =
+        Reactor::new(config, echo).map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let (echo, io) = reactor.parts();
+    echo.register(io)
+        .map_err(|e| format!("cannot watch {addr}: {e}"))?;
+    announce("udp", addr)?;
+    info!("udp-echo server listening on {addr}");
+    handle_signals(reactor.handle())?;
     reactor
         .run()
         .map_err(|e| format!("event loop failed on {addr}: {e}"))
@@ -59,7 +80,7 @@ pub fn raise_fd_limit() {
 /// wakes the loop through its `mio::Waker`: a signal handler itself may do
 /// almost nothing safely, and the loop must learn of the signal while it
 /// sleeps in `poll`.
-pub fn handle_signals(shutdown: ShutdownHandle) -> Result<(), Failure> {
+pub fn handle_signals(loop_handle: Handle) -> Result<(), Failure> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
@@ -67,7 +88,7 @@ pub fn handle_signals(shutdown: ShutdownHandle) -> Result<(), Failure> {
         .name("signals".into())
         .spawn(move || {
             for signal in signals.forever() {
-                if shutdown.request() > 0 {
+                if loop_handle.shutdown() > 0 {
                     warn!("second signal: exiting at once");
                     std::process::exit(128 + signal);
                 }

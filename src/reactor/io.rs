@@ -72,6 +72,11 @@ pub struct Io {
     /// maybe left: edge-triggered `poll` will not report them again, so
     /// the loop revisits them next turn.
     pub(crate) still_ready: Vec<ConnId>,
+    /// Protocol-owned sources to call again next turn
+    /// (see [`Io::revisit_source`]).
+    pub(crate) still_ready_sources: Vec<usize>,
+    /// Connections whose queue a flush just emptied, for `on_drained`.
+    pub(crate) drained: Vec<ConnId>,
     /// Connections given queued (not written-through) output this turn;
     /// flushed once each at the end of the turn.
     pub(crate) to_flush: Vec<ConnId>,
@@ -96,6 +101,8 @@ impl Io {
             config,
             scratch: vec![0; SCRATCH_SIZE],
             still_ready: Vec::new(),
+            still_ready_sources: Vec::new(),
+            drained: Vec::new(),
             to_flush: Vec::new(),
             closed: Vec::new(),
             now: Instant::now(),
@@ -245,6 +252,15 @@ impl Io {
     /// register them with a token from [`source_token`](super::source_token).
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Calls `on_source(source, READABLE)` again next turn: for a source
+    /// that stopped at a budget with input maybe left (edge-triggered
+    /// readiness will not report it again).
+    pub fn revisit_source(&mut self, source: usize) {
+        if !self.still_ready_sources.contains(&source) {
+            self.still_ready_sources.push(source);
+        }
     }
 
     /// Leaves the loop at the end of this turn (the client, when done).
@@ -401,6 +417,7 @@ impl Io {
         if matches!(conn.state, State::Connecting) {
             return;
         }
+        let queued_before = conn.output.len();
         while !conn.output.is_empty() {
             match conn.output.write_to(&mut conn.stream) {
                 Ok((0, _)) => {
@@ -423,6 +440,7 @@ impl Io {
         }
         let low_water = self.config.max_outbuf / 2;
         let drained = conn.output.is_empty();
+        let wrote_something = conn.output.len() < queued_before;
         if let State::Paused = conn.state {
             if conn.output.len() <= low_water {
                 // Reading resumes; the peer may have data waiting that no
@@ -430,6 +448,9 @@ impl Io {
                 conn.state = State::Open;
                 self.still_ready.push(id);
             }
+        }
+        if drained && wrote_something {
+            self.drained.push(id);
         }
         if drained {
             self.output_drained(id);

@@ -173,8 +173,14 @@ pub trait Protocol {
     fn on_timer(&mut self, _io: &mut Io, _key: u64) {}
 
     /// A protocol-owned source (registered with
-    /// [`source_token`]`(n)`) is ready.
-    fn on_source(&mut self, _io: &mut Io, _source: usize, _event: &Event) {}
+    /// [`source_token`]`(n)`) is ready. Sources are edge-triggered like
+    /// everything else: drain them, or call [`Io::revisit_source`] to be
+    /// called again next turn.
+    fn on_source(&mut self, _io: &mut Io, _source: usize, _ready: Readiness) {}
+
+    /// A connection's output queue has just been emptied: a producer that
+    /// paused for backpressure (the client reading stdin) may go on.
+    fn on_drained(&mut self, _io: &mut Io, _conn: ConnId) {}
 
     /// The loop's waker was woken (by a helper thread of the protocol).
     fn on_wake(&mut self, _io: &mut Io) {}
@@ -190,24 +196,49 @@ pub trait Protocol {
     }
 }
 
-/// Asks a running loop to shut down gracefully, from any thread: a signal
-/// handler thread, or a test.
+/// What a protocol-owned source is ready for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// Readable, or at end of input, or failed: a read will not block.
+    pub readable: bool,
+    /// Writable: a write will not block.
+    pub writable: bool,
+}
+
+impl Readiness {
+    /// Ready to read (also what a revisit reports).
+    pub const READABLE: Readiness = Readiness {
+        readable: true,
+        writable: false,
+    };
+
+    fn of(event: &Event) -> Readiness {
+        Readiness {
+            readable: event.is_readable() || event.is_read_closed() || event.is_error(),
+            writable: event.is_writable() || event.is_write_closed(),
+        }
+    }
+}
+
+/// Reaches a running loop from another thread: a signal-handling thread
+/// asks it to shut down, a protocol's helper thread wakes it. Both go
+/// through the loop's `mio::Waker`, the one thread-safe way into `poll`.
 #[derive(Debug, Clone)]
-pub struct ShutdownHandle {
-    inner: Arc<ShutdownInner>,
+pub struct Handle {
+    inner: Arc<HandleInner>,
 }
 
 #[derive(Debug)]
-struct ShutdownInner {
+struct HandleInner {
     waker: Waker,
     requests: AtomicUsize,
     app_wakes: AtomicUsize,
 }
 
-impl ShutdownHandle {
+impl Handle {
     /// Requests a graceful shutdown; returns how many were requested before
     /// (so a caller can treat a second request as "exit now").
-    pub fn request(&self) -> usize {
+    pub fn shutdown(&self) -> usize {
         let before = self.inner.requests.fetch_add(1, Ordering::SeqCst);
         // A failed wake leaves the request to be seen at the next turn.
         let _ = self.inner.waker.wake();
@@ -249,7 +280,7 @@ pub struct Reactor<P: Protocol> {
     protocol: P,
     acceptor: Acceptor,
     phase: Phase,
-    shutdown: ShutdownHandle,
+    handle: Handle,
     started: Instant,
     /// When `--max-conns` refusal was last logged (warn at most once a second).
     last_refusal_warning: Option<Instant>,
@@ -270,8 +301,8 @@ impl<P: Protocol> Reactor<P> {
             protocol,
             acceptor: Acceptor::Closed,
             phase: Phase::Running,
-            shutdown: ShutdownHandle {
-                inner: Arc::new(ShutdownInner {
+            handle: Handle {
+                inner: Arc::new(HandleInner {
                     waker,
                     requests: AtomicUsize::new(0),
                     app_wakes: AtomicUsize::new(0),
@@ -294,9 +325,10 @@ impl<P: Protocol> Reactor<P> {
         Ok(local)
     }
 
-    /// A handle that asks this loop to shut down, or wakes it.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
+    /// A handle that asks this loop to shut down, or wakes it, from any
+    /// thread.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
     }
 
     /// The protocol and the loop's `Io`, for wiring before `run` (the client
@@ -330,14 +362,10 @@ impl<P: Protocol> Reactor<P> {
         };
         std::mem::swap(&mut events, &mut self.events);
         if matches!(self.acceptor, Acceptor::Closed) && self.phase == Phase::Draining {
-            let stats = self.io.stats;
             info!(
-                "stopped after {:.1} s: accepted={} bytes_in={} bytes_out={} turns={}",
+                "stopped after {:.1} s: {}",
                 self.started.elapsed().as_secs_f64(),
-                stats.accepted,
-                stats.bytes_in,
-                stats.bytes_out,
-                stats.turns
+                self.io.stats
             );
         }
         result
@@ -346,7 +374,8 @@ impl<P: Protocol> Reactor<P> {
     /// One turn: poll, dispatch, revisit, timers, flush.
     fn turn(&mut self, events: &mut Events) -> std::io::Result<()> {
         let revisit = std::mem::take(&mut self.io.still_ready);
-        let timeout = if revisit.is_empty() {
+        let revisit_sources = std::mem::take(&mut self.io.still_ready_sources);
+        let timeout = if revisit.is_empty() && revisit_sources.is_empty() {
             self.io.timers.poll_timeout(Instant::now())
         } else {
             Some(Duration::ZERO)
@@ -378,6 +407,11 @@ impl<P: Protocol> Reactor<P> {
             self.read(id, true);
             self.reap();
         }
+        for source in revisit_sources {
+            self.protocol
+                .on_source(&mut self.io, source, Readiness::READABLE);
+            self.settle();
+        }
         self.fire_timers();
         self.settle();
         Ok(())
@@ -391,7 +425,8 @@ impl<P: Protocol> Reactor<P> {
             token => match (ConnId::from_token(token), source_number(token)) {
                 (Some(id), _) => self.connection_event(id, event),
                 (None, Some(source)) => {
-                    self.protocol.on_source(&mut self.io, source, event);
+                    self.protocol
+                        .on_source(&mut self.io, source, Readiness::of(event));
                     self.settle();
                 }
                 (None, None) => debug!("event for unknown token {}", token.0),
@@ -411,6 +446,7 @@ impl<P: Protocol> Reactor<P> {
         }
         if event.is_writable() {
             self.io.flush(id);
+            self.reap();
         }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.read(id, event.is_read_closed() || event.is_error());
@@ -620,7 +656,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// The waker fired: a shutdown request, or a protocol helper thread.
     fn woken(&mut self) {
-        let inner = Arc::clone(&self.shutdown.inner);
+        let inner = Arc::clone(&self.handle.inner);
         if inner.requests.load(Ordering::SeqCst) > 0 && self.phase == Phase::Running {
             self.begin_shutdown();
         }
@@ -735,8 +771,11 @@ impl<P: Protocol> Reactor<P> {
         }
     }
 
-    /// Tells the protocol about closed connections.
+    /// Tells the protocol about drained and closed connections.
     fn reap(&mut self) {
+        while let Some(id) = self.io.drained.pop() {
+            self.protocol.on_drained(&mut self.io, id);
+        }
         while let Some((id, reason)) = self.io.closed.pop() {
             self.protocol.on_closed(&mut self.io, id, &reason);
         }

@@ -1,0 +1,72 @@
+//! `reactor client`: the client side of the same loop.
+//!
+//! A client is just another [`Protocol`](crate::reactor::Protocol): its
+//! outgoing connection sits in the same slab as a server's accepted ones and
+//! uses the same buffered connection, and stdin is one more source on the
+//! same `poll`. There is no second event loop and no blocking copy loop:
+//! bytes from stdin are sent when stdin is readable, bytes from the server
+//! are printed when the socket is readable, and each waits for the other
+//! only through backpressure (stdin is not read while the socket's queue is
+//! full).
+//!
+//! * [`tcp`]: `reactor client ADDR`.
+//! * [`udp`]: `reactor client ADDR --udp`, one datagram per stdin line.
+//! * [`stdin`]: stdin as a pollable source, or a reader thread where
+//!   `poll` refuses it.
+
+pub mod stdin;
+pub mod tcp;
+pub mod udp;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::reactor::{Config, Reactor};
+use crate::server::{handle_signals, Failure};
+
+/// Writes bytes from the server to stdout at once (a prompt without a
+/// newline must show too). Returns false when stdout is gone (a closed
+/// pipe, as with `| head`), which ends the client quietly.
+fn print(bytes: &[u8]) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .is_ok()
+}
+
+/// Runs the TCP client against `server` until the server closes.
+pub fn run_tcp(server: SocketAddr, max_outbuf: u64) -> Result<(), Failure> {
+    let config = Config {
+        max_outbuf: usize::try_from(max_outbuf).unwrap_or(usize::MAX),
+        ..Config::default()
+    };
+    let mut reactor = Reactor::new(config, tcp::TcpClient::new(server))
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let handle = reactor.handle();
+    let (client, io) = reactor.parts();
+    client.start(io, handle.clone())?;
+    handle_signals(handle)?;
+    reactor
+        .run()
+        .map_err(|e| format!("event loop failed: {e}"))?;
+    reactor.protocol().outcome()
+}
+
+/// Runs the UDP client against `server` until stdin ends and `wait`
+/// passes without replies.
+pub fn run_udp(server: SocketAddr, wait: Duration) -> Result<(), Failure> {
+    let client = udp::UdpClient::new(server, wait)
+        .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
+    let mut reactor = Reactor::new(Config::default(), client)
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let handle = reactor.handle();
+    let (client, io) = reactor.parts();
+    client.start(io, handle.clone())?;
+    handle_signals(handle)?;
+    reactor
+        .run()
+        .map_err(|e| format!("event loop failed: {e}"))?;
+    reactor.protocol().outcome()
+}

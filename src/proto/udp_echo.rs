@@ -1,0 +1,285 @@
+//! UDP echo: every datagram is sent back to its sender, unchanged.
+//!
+//! UDP turns the TCP picture around. There are no connections to accept and
+//! no byte stream to frame: one socket, and each `recv_from` is one whole
+//! message with the address to answer. So this protocol owns its socket as
+//! a *source* of its own (token [`source_token`]`(0)`) and never sees
+//! [`Protocol::on_input`].
+//!
+//! What stays the same is the discipline of the loop:
+//!
+//! * **drain with a budget**: read until `WouldBlock`, but at most
+//!   [`RECV_BUDGET`] datagrams per event, then ask to be revisited next turn
+//!   ([`Io::revisit_source`]) so the waker (signals) is not starved by a
+//!   flood;
+//! * **never block**: when `send_to` would block, the reply waits in a
+//!   bounded [`ReplyQueue`] and `WRITABLE` interest is on only while the queue
+//!   is non-empty. A reply that does not fit is dropped and counted; UDP
+//!   promises no delivery, and a server that blocked here would stall every
+//!   other sender.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+
+use log::{debug, warn};
+use mio::net::UdpSocket;
+use mio::Interest;
+
+use crate::reactor::{source_token, ConnId, Io, Protocol, Readiness};
+
+/// Datagrams handled per readiness event before the loop moves on.
+pub const RECV_BUDGET: usize = 64;
+
+/// The largest UDP payload over IPv4 (65535 minus the 8-byte UDP header
+/// and the 20-byte IP header); IPv6 allows 65527, so one buffer this size
+/// plus a little serves both.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// Replies waiting for the socket to become writable, bounded in bytes.
+#[derive(Debug)]
+pub struct ReplyQueue {
+    replies: VecDeque<(SocketAddr, Vec<u8>)>,
+    queued_bytes: usize,
+    limit_bytes: usize,
+}
+
+impl ReplyQueue {
+    /// A queue that holds at most `limit_bytes` of payload.
+    pub fn new(limit_bytes: usize) -> ReplyQueue {
+        ReplyQueue {
+            replies: VecDeque::new(),
+            queued_bytes: 0,
+            limit_bytes,
+        }
+    }
+
+    /// Queues a copy of a reply; returns false (and queues nothing) when it
+    /// does not fit.
+    pub fn push(&mut self, to: SocketAddr, payload: &[u8]) -> bool {
+        if self.queued_bytes + payload.len() > self.limit_bytes {
+            return false;
+        }
+        self.queued_bytes += payload.len();
+        self.replies.push_back((to, payload.to_vec()));
+        true
+    }
+
+    /// The oldest reply, if any.
+    pub fn front(&self) -> Option<&(SocketAddr, Vec<u8>)> {
+        self.replies.front()
+    }
+
+    /// Drops the oldest reply (it was sent).
+    pub fn pop(&mut self) {
+        if let Some((_, payload)) = self.replies.pop_front() {
+            self.queued_bytes -= payload.len();
+        }
+    }
+
+    /// True when no reply waits.
+    pub fn is_empty(&self) -> bool {
+        self.replies.is_empty()
+    }
+
+    /// Replies waiting.
+    pub fn len(&self) -> usize {
+        self.replies.len()
+    }
+}
+
+/// The UDP echo protocol: one socket, a reply queue, a receive buffer.
+#[derive(Debug)]
+pub struct UdpEcho {
+    socket: UdpSocket,
+    pending: ReplyQueue,
+    /// One datagram's worth of buffer, for the whole server.
+    buf: Vec<u8>,
+    /// Whether `WRITABLE` interest is registered now.
+    watching_writable: bool,
+}
+
+/// The source number the socket is registered under.
+const SOCKET: usize = 0;
+
+impl UdpEcho {
+    /// Binds the socket. `queue_limit` bounds the replies kept while the
+    /// socket would block (the server's `--max-outbuf`).
+    pub fn bind(addr: SocketAddr, queue_limit: usize) -> io::Result<UdpEcho> {
+        Ok(UdpEcho {
+            socket: UdpSocket::bind(addr)?,
+            pending: ReplyQueue::new(queue_limit),
+            buf: vec![0; MAX_DATAGRAM + 1],
+            watching_writable: false,
+        })
+    }
+
+    /// The address the socket got (the real port for port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Registers the socket with the loop.
+    pub fn register(&mut self, io: &Io) -> io::Result<()> {
+        io.registry()
+            .register(&mut self.socket, source_token(SOCKET), Interest::READABLE)
+    }
+
+    /// Receives and answers up to [`RECV_BUDGET`] datagrams.
+    fn receive(&mut self, io: &mut Io) {
+        for _ in 0..RECV_BUDGET {
+            let (len, from) = match self.socket.recv_from(&mut self.buf) {
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // An ICMP error for an earlier reply (the sender went
+                    // away) surfaces here on some systems; it concerns
+                    // one peer only.
+                    debug!("udp recv_from: {e}");
+                    continue;
+                }
+            };
+            let stats = io.stats_mut();
+            stats.datagrams_in += 1;
+            stats.bytes_in += len as u64;
+            self.reply(io, from, len);
+        }
+        io.revisit_source(SOCKET);
+    }
+
+    /// Sends `buf[..len]` back to `to` now, or queues it.
+    fn reply(&mut self, io: &mut Io, to: SocketAddr, len: usize) {
+        if self.pending.is_empty() {
+            match self.socket.send_to(&self.buf[..len], to) {
+                Ok(sent) => {
+                    let stats = io.stats_mut();
+                    stats.datagrams_out += 1;
+                    stats.bytes_out += sent as u64;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    debug!("udp send_to {to}: {e}");
+                    return;
+                }
+            }
+        }
+        if !self.pending.push(to, &self.buf[..len]) {
+            let stats = io.stats_mut();
+            stats.dropped += 1;
+            if stats.dropped.is_power_of_two() {
+                warn!(
+                    "udp reply queue full: {} replies dropped so far",
+                    stats.dropped
+                );
+            }
+        }
+        self.watch_writable(io, true);
+    }
+
+    /// Sends queued replies until the queue is empty or the socket blocks.
+    fn send_pending(&mut self, io: &mut Io) {
+        while let Some((to, payload)) = self.pending.front() {
+            match self.socket.send_to(payload, *to) {
+                Ok(sent) => {
+                    let stats = io.stats_mut();
+                    stats.datagrams_out += 1;
+                    stats.bytes_out += sent as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => debug!("udp send_to {to}: {e}"),
+            }
+            self.pending.pop();
+        }
+        self.watch_writable(io, false);
+    }
+
+    /// `WRITABLE` interest on only while replies wait.
+    fn watch_writable(&mut self, io: &mut Io, want: bool) {
+        if want == self.watching_writable {
+            return;
+        }
+        let interest = if want {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        match io
+            .registry()
+            .reregister(&mut self.socket, source_token(SOCKET), interest)
+        {
+            Ok(()) => self.watching_writable = want,
+            Err(e) => warn!("udp socket reregister: {e}"),
+        }
+    }
+}
+
+impl Protocol for UdpEcho {
+    fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
+        // No TCP connections reach a UDP server.
+        input.len()
+    }
+
+    fn on_source(&mut self, io: &mut Io, _source: usize, ready: Readiness) {
+        if ready.writable {
+            self.send_pending(io);
+        }
+        if ready.readable {
+            self.receive(io);
+        }
+    }
+
+    fn on_shutdown(&mut self, io: &mut Io) {
+        // One last try for queued replies; what still would block is lost,
+        // as UDP allows.
+        self.send_pending(io);
+        if !self.pending.is_empty() {
+            debug!(
+                "udp: {} queued replies not sent at shutdown",
+                self.pending.len()
+            );
+        }
+        let _ = io.registry().deregister(&mut self.socket);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 9))
+    }
+
+    #[test]
+    fn the_reply_queue_is_bounded_in_bytes_and_keeps_order() {
+        let mut queue = ReplyQueue::new(10);
+        assert!(queue.push(addr(), b"12345"));
+        assert!(queue.push(addr(), b"6789"));
+        assert!(!queue.push(addr(), b"ab"), "11 bytes would pass the bound");
+        assert!(queue.push(addr(), b"a"));
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.front().map(|r| r.1.as_slice()), Some(&b"12345"[..]));
+        queue.pop();
+        assert!(queue.push(addr(), b"bcde"), "room again after a send");
+        let mut order = Vec::new();
+        while let Some((_, payload)) = queue.front() {
+            order.push(payload.clone());
+            queue.pop();
+        }
+        assert_eq!(
+            order,
+            vec![b"6789".to_vec(), b"a".to_vec(), b"bcde".to_vec()]
+        );
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn an_empty_datagram_always_fits_a_full_queue() {
+        let mut queue = ReplyQueue::new(0);
+        assert!(queue.push(addr(), b""));
+        assert!(!queue.push(addr(), b"x"));
+    }
+}
