@@ -795,3 +795,6 @@ impl<P: Protocol> Reactor<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
