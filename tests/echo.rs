@@ -249,3 +249,43 @@ fn ipv6_readiness_line_uses_brackets() {
     let mut stream = server.connect();
     round_trip(&mut stream, b"over IPv6");
 }
+
+#[test]
+fn out_of_descriptors_pauses_accepting_and_recovers() {
+    // A hard limit of 32 descriptors: a few for the loop itself, the rest
+    // for connections. 40 clients cannot all be accepted at once.
+    let mut server = Server::start_after("ulimit -n 32", &["echo"]);
+    let mut clients: Vec<_> = (0..40).map(|_| server.connect()).collect();
+    server.wait_for_log("out of file descriptors");
+
+    // The accepted ones are served meanwhile.
+    round_trip(&mut clients[0], b"served while out of descriptors");
+
+    // Free 20 descriptors; every waiting client gets accepted and served.
+    let waiting = clients.split_off(20);
+    drop(clients);
+    for (i, mut client) in waiting.into_iter().enumerate() {
+        round_trip(&mut client, format!("late client {i}").as_bytes());
+    }
+}
+
+#[test]
+fn stats_interval_logs_the_counters() {
+    let mut server = Server::start(&["echo", "--stats-interval", "1"]);
+    let mut client = server.connect();
+    round_trip(&mut client, b"count me");
+    let line = server.wait_for_log("stats: accepted=1 open=1");
+    assert!(line.contains("bytes_in=8 bytes_out=8"), "{line}");
+    assert!(line.contains(" INFO "), "{line}");
+}
+
+#[test]
+fn trace_narrates_each_turn() {
+    let mut server = Server::start(&["echo", "--trace"]);
+    let mut client = server.connect();
+    round_trip(&mut client, b"hello");
+    server.wait_for_log("poll woke: ");
+    server.wait_for_log("accepted 127.0.0.1:");
+    let line = server.wait_for_log("readable -> read 5 B, wrote 5 B");
+    assert!(line.contains("TRACE"), "{line}");
+}

@@ -33,11 +33,26 @@ impl Server {
     /// Starts `reactor ARGS --bind 127.0.0.1:0` and waits for its readiness
     /// line.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), args)
+    }
+
+    /// Starts `reactor ARGS` under a shell that first runs `setup` (for
+    /// example `ulimit -n 32`).
+    pub fn start_after(setup: &str, args: &[&str]) -> Server {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("{setup} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_reactor"));
+        Server::start_in(command, args)
+    }
+
+    fn start_in(mut command: Command, args: &[&str]) -> Server {
         let mut full: Vec<&str> = args.to_vec();
         if !args.contains(&"--bind") {
             full.extend(["--bind", "127.0.0.1:0"]);
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reactor"))
+        let mut child = command
             .args(&full)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
