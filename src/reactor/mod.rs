@@ -375,12 +375,14 @@ impl<P: Protocol> Reactor<P> {
     fn turn(&mut self, events: &mut Events) -> std::io::Result<()> {
         let revisit = std::mem::take(&mut self.io.still_ready);
         let revisit_sources = std::mem::take(&mut self.io.still_ready_sources);
+        // One clock read before poll and one after; the handlers of a turn
+        // all share the second (`Io::now`).
+        let before_poll = Instant::now();
         let timeout = if revisit.is_empty() && revisit_sources.is_empty() {
-            self.io.timers.poll_timeout(Instant::now())
+            self.io.timers.poll_timeout(before_poll)
         } else {
             Some(Duration::ZERO)
         };
-        let slept_from = Instant::now();
         match self.poll.poll(events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -389,7 +391,7 @@ impl<P: Protocol> Reactor<P> {
         self.io.now = Instant::now();
         self.io.stats.turns += 1;
         if self.io.config.trace {
-            let waited = self.io.now - slept_from;
+            let waited = self.io.now - before_poll;
             let count = events.iter().count();
             trace!(
                 "poll woke: {count} events after {:.1} ms",
