@@ -20,17 +20,10 @@
 //!
 //! ## The seam: [`Protocol`]
 //!
-//! Readiness reaches a protocol through one trait with one method per kind
-//! of event. The loop owns the sockets and the protocol owns its state (per
-//! connection, keyed by [`ConnId::index`], plus anything shared, like chat
-//! rooms). A callback gets `&mut Io` and acts only through it: send, close,
-//! set a timer. So a protocol is a state machine of bytes in and actions
-//! out, testable without sockets, and a new protocol is one new file.
-//!
-//! A trait rather than an enum of protocols: one loop runs one protocol, the
-//! loop is compiled for it (`Reactor<Echo>`, `Reactor<Chat>`), and every call
-//! is static. An enum would make every protocol a variant the loop must name,
-//! which is what "the loop knows no protocol" rules out.
+//! Readiness reaches a protocol through one trait, in `protocol.rs`; the
+//! protocol acts only through [`Io`] (`io.rs`). Accepting lives in
+//! `accept.rs`, graceful shutdown in `shutdown.rs`, the connection and its
+//! states in `conn.rs`.
 //!
 //! ## Edge-triggered readiness
 //!
@@ -41,28 +34,32 @@
 //! everyone else; such connections go on the `still_ready` list and are read
 //! again next turn without waiting for an event that will never come.
 
+mod accept;
 mod conn;
+mod handle;
 mod io;
 mod outqueue;
+mod protocol;
+mod shutdown;
 mod stats;
 mod timer;
 mod token;
 
 pub use conn::{CloseReason, State};
+pub use handle::Handle;
 pub use io::{Io, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
+pub use protocol::{Config, Overflow, Protocol, Readiness};
 pub use stats::Stats;
 pub use timer::{TimerId, Timers};
 pub use token::{source_token, ConnId, MAX_SOURCES};
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, trace, warn};
 use mio::event::Event;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Waker};
 
 use conn::interest_name;
@@ -78,180 +75,6 @@ pub const READ_BUDGET: usize = 16;
 /// Events taken from the kernel per `poll`. More ready sockets than this
 /// simply wait for the next turn.
 const EVENTS_CAPACITY: usize = 1024;
-
-/// How long accepting pauses after `EMFILE`/`ENFILE` before it is tried
-/// again. Not retrying at once is the point: the listener stays readable
-/// while the backlog is full, so an immediate retry would spin.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-
-/// `EMFILE` and `ENFILE`: out of descriptors for this process / the system.
-/// The same numbers on Linux, the BSDs and macOS.
-const EMFILE: i32 = 24;
-const ENFILE: i32 = 23;
-
-/// What a protocol does when output queued for a connection passes
-/// `--max-outbuf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overflow {
-    /// Stop reading from that connection until its queue drains (echo,
-    /// HTTP: the queue grows only because this peer does not read its own
-    /// replies, so not reading its requests is the fair brake).
-    PauseReading,
-    /// Disconnect it (chat: its queue grows because *others* talk, and
-    /// pausing it would not slow them down).
-    Disconnect,
-}
-
-/// Limits and switches, from the command line.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Beyond this many open connections a new one is closed at once.
-    pub max_conns: usize,
-    /// Close a connection after this long without input.
-    pub idle_timeout: Option<Duration>,
-    /// Bound on bytes queued for one connection.
-    pub max_outbuf: usize,
-    /// Log a stats line this often.
-    pub stats_interval: Option<Duration>,
-    /// How long graceful shutdown may spend flushing.
-    pub shutdown_timeout: Duration,
-    /// Narrate every turn at `trace` level.
-    pub trace: bool,
-}
-
-impl Default for Config {
-    /// The SPEC defaults.
-    fn default() -> Self {
-        Config {
-            max_conns: 10_000,
-            idle_timeout: None,
-            max_outbuf: 1024 * 1024,
-            stats_interval: None,
-            shutdown_timeout: Duration::from_secs(5),
-            trace: false,
-        }
-    }
-}
-
-/// A protocol: the per-connection state machines the loop drives.
-///
-/// Every method but [`on_input`](Protocol::on_input) has a default, so a
-/// protocol implements only the events it cares about.
-pub trait Protocol {
-    /// What to do with a connection whose queued output passes
-    /// `--max-outbuf`.
-    const OVERFLOW: Overflow = Overflow::PauseReading;
-
-    /// A connection was accepted (or an outgoing connect completed).
-    fn on_open(&mut self, _io: &mut Io, _conn: ConnId) {}
-
-    /// Bytes arrived. Returns how many were consumed; the rest are kept and
-    /// offered again, in front of the next bytes, when more arrive (the
-    /// "incomplete message, read more" case).
-    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize;
-
-    /// The peer shut down its write half. By default: finish sending what
-    /// is queued, then close.
-    fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {
-        io.close(conn, CloseReason::PeerClosed);
-    }
-
-    /// No input for `--idle-timeout`. By default: close.
-    fn on_idle(&mut self, io: &mut Io, conn: ConnId) {
-        io.close(conn, CloseReason::IdleTimeout);
-    }
-
-    /// The connection is gone (its socket already closed).
-    fn on_closed(&mut self, _io: &mut Io, _conn: ConnId, _reason: &CloseReason) {}
-
-    /// Sent to a connection refused by `--max-conns` before it is closed.
-    fn refusal(&self) -> &[u8] {
-        b""
-    }
-
-    /// A timer set with [`Io::set_timer`] is due.
-    fn on_timer(&mut self, _io: &mut Io, _key: u64) {}
-
-    /// A protocol-owned source (registered with
-    /// [`source_token`]`(n)`) is ready. Sources are edge-triggered like
-    /// everything else: drain them, or call [`Io::revisit_source`] to be
-    /// called again next turn.
-    fn on_source(&mut self, _io: &mut Io, _source: usize, _ready: Readiness) {}
-
-    /// A connection's output queue has just been emptied: a producer that
-    /// paused for backpressure (the client reading stdin) may go on.
-    fn on_drained(&mut self, _io: &mut Io, _conn: ConnId) {}
-
-    /// The loop's waker was woken (by a helper thread of the protocol).
-    fn on_wake(&mut self, _io: &mut Io) {}
-
-    /// Graceful shutdown began; every connection will be closed after
-    /// its queue is flushed.
-    fn on_shutdown(&mut self, _io: &mut Io) {}
-
-    /// Whether the loop may end: by default once every connection closed.
-    /// A protocol with work of its own (UDP replies) can ask for more time.
-    fn is_idle(&self) -> bool {
-        true
-    }
-}
-
-/// What a protocol-owned source is ready for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readiness {
-    /// Readable, or at end of input, or failed: a read will not block.
-    pub readable: bool,
-    /// Writable: a write will not block.
-    pub writable: bool,
-}
-
-impl Readiness {
-    /// Ready to read (also what a revisit reports).
-    pub const READABLE: Readiness = Readiness {
-        readable: true,
-        writable: false,
-    };
-
-    fn of(event: &Event) -> Readiness {
-        Readiness {
-            readable: event.is_readable() || event.is_read_closed() || event.is_error(),
-            writable: event.is_writable() || event.is_write_closed(),
-        }
-    }
-}
-
-/// Reaches a running loop from another thread: a signal-handling thread
-/// asks it to shut down, a protocol's helper thread wakes it. Both go
-/// through the loop's `mio::Waker`, the one thread-safe way into `poll`.
-#[derive(Debug, Clone)]
-pub struct Handle {
-    inner: Arc<HandleInner>,
-}
-
-#[derive(Debug)]
-struct HandleInner {
-    waker: Waker,
-    requests: AtomicUsize,
-    app_wakes: AtomicUsize,
-}
-
-impl Handle {
-    /// Requests a graceful shutdown; returns how many were requested before
-    /// (so a caller can treat a second request as "exit now").
-    pub fn shutdown(&self) -> usize {
-        let before = self.inner.requests.fetch_add(1, Ordering::SeqCst);
-        // A failed wake leaves the request to be seen at the next turn.
-        let _ = self.inner.waker.wake();
-        before
-    }
-
-    /// Wakes the loop for the protocol's `on_wake` (a helper thread has
-    /// something for it).
-    pub fn wake(&self) {
-        self.inner.app_wakes.fetch_add(1, Ordering::SeqCst);
-        let _ = self.inner.waker.wake();
-    }
-}
 
 /// Whether the listener is taking new connections.
 #[derive(Debug)]
@@ -301,13 +124,7 @@ impl<P: Protocol> Reactor<P> {
             protocol,
             acceptor: Acceptor::Closed,
             phase: Phase::Running,
-            handle: Handle {
-                inner: Arc::new(HandleInner {
-                    waker,
-                    requests: AtomicUsize::new(0),
-                    app_wakes: AtomicUsize::new(0),
-                }),
-            },
+            handle: Handle::new(waker),
             started: Instant::now(),
             last_refusal_warning: None,
         })
@@ -583,112 +400,6 @@ impl<P: Protocol> Reactor<P> {
             }
         }
         self.io.scratch = scratch;
-    }
-
-    /// Accepts until the backlog is empty.
-    fn accept(&mut self) {
-        loop {
-            let Acceptor::Accepting(listener) = &self.acceptor else {
-                return;
-            };
-            match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.raw_os_error(), Some(EMFILE) | Some(ENFILE)) => {
-                    warn!(
-                        "out of file descriptors ({e}): pausing accept for {} ms, serving the {} open connections",
-                        ACCEPT_RETRY.as_millis(),
-                        self.io.conns.len()
-                    );
-                    if let Acceptor::Accepting(listener) =
-                        std::mem::replace(&mut self.acceptor, Acceptor::Closed)
-                    {
-                        self.acceptor = Acceptor::Paused(listener);
-                    }
-                    self.io
-                        .timers
-                        .add(self.io.now + ACCEPT_RETRY, TimerKind::ResumeAccept);
-                    return;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => {}
-                Err(e) => {
-                    warn!("accept failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Takes in one accepted connection, or refuses it over `--max-conns`.
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr) {
-        self.io.stats.accepted += 1;
-        if self.io.conns.len() >= self.io.config.max_conns {
-            self.io.stats.refused += 1;
-            let now = self.io.now;
-            let quiet = self
-                .last_refusal_warning
-                .is_some_and(|at| now - at < Duration::from_secs(1));
-            if !quiet {
-                warn!(
-                    "--max-conns {} reached: refusing {peer} ({} refused so far)",
-                    self.io.config.max_conns, self.io.stats.refused
-                );
-                self.last_refusal_warning = Some(now);
-            }
-            // One try; a peer whose buffer is full just sees the close.
-            let _ = std::io::Write::write(&mut stream, self.protocol.refusal());
-            return;
-        }
-        // Small replies go out at once instead of waiting on Nagle's
-        // algorithm for the peer's ACK.
-        let _ = stream.set_nodelay(true);
-        match self.io.insert(stream, peer, State::Open) {
-            Ok(id) => {
-                debug!("conn={id} peer={peer} opened");
-                if self.io.config.trace {
-                    trace!(" token listener readable -> accepted {peer} as conn {id}");
-                }
-                self.protocol.on_open(&mut self.io, id);
-                self.reap();
-            }
-            Err(e) => warn!("cannot register connection from {peer}: {e}"),
-        }
-    }
-
-    /// The waker fired: a shutdown request, or a protocol helper thread.
-    fn woken(&mut self) {
-        let inner = Arc::clone(&self.handle.inner);
-        if inner.requests.load(Ordering::SeqCst) > 0 && self.phase == Phase::Running {
-            self.begin_shutdown();
-        }
-        if inner.app_wakes.swap(0, Ordering::SeqCst) > 0 {
-            self.protocol.on_wake(&mut self.io);
-            self.settle();
-        }
-    }
-
-    /// Stops accepting, tells the protocol, and closes every connection
-    /// once its output is flushed, within `--shutdown-timeout`.
-    fn begin_shutdown(&mut self) {
-        info!(
-            "shutting down: {} connections to flush (at most {} s)",
-            self.io.conns.len(),
-            self.io.config.shutdown_timeout.as_secs_f64()
-        );
-        self.phase = Phase::Draining;
-        if let Acceptor::Accepting(mut listener) | Acceptor::Paused(mut listener) =
-            std::mem::replace(&mut self.acceptor, Acceptor::Closed)
-        {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
-        self.protocol.on_shutdown(&mut self.io);
-        for id in self.open_ids() {
-            self.io.close(id, CloseReason::Shutdown);
-        }
-        let deadline = self.io.now + self.io.config.shutdown_timeout;
-        self.io.timers.add(deadline, TimerKind::ShutdownDeadline);
-        self.settle();
     }
 
     fn open_ids(&self) -> Vec<ConnId> {

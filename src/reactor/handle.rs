@@ -1,0 +1,61 @@
+//! [`Handle`]: the way into a running loop from another thread.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use mio::Waker;
+
+/// Reaches a running loop from another thread: a signal-handling thread
+/// asks it to shut down, a protocol's helper thread wakes it. Both go
+/// through the loop's `mio::Waker`, the one thread-safe way into `poll`.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    inner: Arc<HandleInner>,
+}
+
+#[derive(Debug)]
+struct HandleInner {
+    waker: Waker,
+    requests: AtomicUsize,
+    app_wakes: AtomicUsize,
+}
+
+impl Handle {
+    /// Requests a graceful shutdown; returns how many were requested before
+    /// (so a caller can treat a second request as "exit now").
+    pub fn shutdown(&self) -> usize {
+        let before = self.inner.requests.fetch_add(1, Ordering::SeqCst);
+        // A failed wake leaves the request to be seen at the next turn.
+        let _ = self.inner.waker.wake();
+        before
+    }
+
+    /// Wakes the loop for the protocol's `on_wake` (a helper thread has
+    /// something for it).
+    pub fn wake(&self) {
+        self.inner.app_wakes.fetch_add(1, Ordering::SeqCst);
+        let _ = self.inner.waker.wake();
+    }
+}
+
+impl Handle {
+    pub(crate) fn new(waker: Waker) -> Handle {
+        Handle {
+            inner: Arc::new(HandleInner {
+                waker,
+                requests: AtomicUsize::new(0),
+                app_wakes: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Whether a shutdown was requested.
+    pub(crate) fn shutdown_requested(&self) -> bool {
+        self.inner.requests.load(Ordering::SeqCst) > 0
+    }
+
+    /// Whether a protocol helper woke the loop since the last call.
+    pub(crate) fn take_wakes(&self) -> bool {
+        self.inner.app_wakes.swap(0, Ordering::SeqCst) > 0
+    }
+}
