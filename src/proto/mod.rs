@@ -1,7 +1,11 @@
-//! The protocols that run on the loop, one file each.
+//! The protocols that run on the loop, one file (or folder) each.
 //!
 //! Each is a state machine over bytes: it gets input through
 //! [`Protocol::on_input`](crate::reactor::Protocol::on_input) and answers
 //! only through [`Io`](crate::reactor::Io). None of them touches a socket.
+//!
+//! * [`echo`]: every byte back; the loop's mechanics with nothing on top.
+//! * [`line`]: the line framer shared by line protocols.
 
 pub mod echo;
+pub mod line;
