@@ -8,6 +8,7 @@ use clap::Parser;
 use log::LevelFilter;
 
 use reactor::cli::{Cli, Command};
+use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::server::{serve, Failure};
 
@@ -26,6 +27,17 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Echo { bind, server } => serve("echo", "tcp", bind, server.config(), Echo),
+        Command::Chat {
+            bind,
+            server,
+            max_line,
+        } => serve(
+            "chat",
+            "tcp",
+            bind,
+            server.config(),
+            Chat::new(max_line as usize),
+        ),
     }
 }
 
@@ -33,7 +45,7 @@ fn run(command: Command) -> Result<(), Failure> {
 /// `--trace` narration is at trace level in the `reactor::reactor` module,
 /// so it is let through whatever the general level is.
 fn start_logging(cli: &Cli) {
-    let trace = matches!(&cli.command, Command::Echo { server, .. } if server.trace);
+    let trace = cli.command.server_args().trace;
     let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
     if trace {
         logger = logger.with_module_level("reactor::reactor", LevelFilter::Trace);

@@ -6,6 +6,8 @@
 //!
 //! * [`echo`]: every byte back; the loop's mechanics with nothing on top.
 //! * [`line`]: the line framer shared by line protocols.
+//! * [`chat`]: the line-based chat server: framer, commands, rooms.
 
+pub mod chat;
 pub mod echo;
 pub mod line;
