@@ -409,7 +409,9 @@ impl Io {
     }
 
     /// Writes queued output until the queue is empty or the kernel's send
-    /// buffer is full, then moves the state machine on.
+    /// buffer is full, then moves the state machine on. Small chunks are
+    /// gathered into the scratch buffer first when the loop is not lending
+    /// it out ([`OutQueue::write_gathered`](super::OutQueue::write_gathered)).
     pub(crate) fn flush(&mut self, id: ConnId) {
         let Some(conn) = live_in(&mut self.conns, id) else {
             return;
@@ -418,7 +420,10 @@ impl Io {
             return;
         }
         while !conn.output.is_empty() {
-            match conn.output.write_to(&mut conn.stream) {
+            match conn
+                .output
+                .write_gathered(&mut conn.stream, &mut self.scratch)
+            {
                 Ok((0, _)) => {
                     let e = io::Error::from(io::ErrorKind::WriteZero);
                     return self.abort(id, CloseReason::Error(e));
