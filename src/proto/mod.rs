@@ -5,7 +5,7 @@
 //! only through [`Io`](crate::reactor::Io). None of them touches a socket.
 //!
 //! * [`echo`]: every byte back; the loop's mechanics with nothing on top.
-//! * [`line`]: the line framer shared by line protocols.
+//! * [`line`](mod@line): the line framer shared by line protocols.
 //! * [`chat`]: the line-based chat server: framer, commands, rooms.
 
 pub mod chat;
