@@ -16,7 +16,7 @@ use crate::reactor::Config;
 /// Stop a server with Ctrl-C (SIGINT) or SIGTERM: it flushes what it owes
 /// its clients and exits 0. A second signal exits at once.
 ///
-/// Try: `reactor echo` in one terminal, `nc 127.0.0.1 7000` in another.
+/// Try: `reactor chat` in one terminal, `nc 127.0.0.1 7001` in two others.
 #[derive(Debug, Parser)]
 #[command(name = "reactor", version, propagate_version = true)]
 pub struct Cli {
@@ -50,6 +50,25 @@ pub enum Command {
         /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR")]
         bind: SocketAddr,
+        /// Options every server shares.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+
+    /// Line-based chat server: connect with `nc` or `telnet`, type lines.
+    ///
+    /// Everyone starts as guest-N in #lobby; a line is said to your room.
+    /// Commands: /nick NAME, /me ACTION, /msg NAME TEXT, /who, /join ROOM,
+    /// /rooms, /help, /quit. A member whose unread output passes
+    /// --max-outbuf is disconnected, so nobody else waits for it.
+    Chat {
+        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:7001", value_name = "ADDR")]
+        bind: SocketAddr,
+        /// Longest line a client may send, in bytes (without the `\n`); a
+        /// longer one is answered with an error and dropped.
+        #[arg(long, allow_negative_numbers = true, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+        max_line: u32,
         /// Options every server shares.
         #[command(flatten)]
         server: ServerArgs,
@@ -106,7 +125,9 @@ impl Command {
     /// The server options, for the commands that are servers.
     pub fn server_args(&self) -> Option<&ServerArgs> {
         match self {
-            Command::Echo { server, .. } | Command::UdpEcho { server, .. } => Some(server),
+            Command::Echo { server, .. }
+            | Command::Chat { server, .. }
+            | Command::UdpEcho { server, .. } => Some(server),
             Command::Client { .. } => None,
         }
     }
@@ -238,6 +259,8 @@ mod tests {
             &["reactor", "echo", "--max-conns", "0"],
             &["reactor", "echo", "--bind", "nowhere"],
             &["reactor", "echo", "--idle-timeout", "soon"],
+            &["reactor", "chat", "--max-line", "0"],
+            &["reactor", "chat", "--max-line", "-1"],
         ] {
             let err = Cli::try_parse_from(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");

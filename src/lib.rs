@@ -1,7 +1,8 @@
 //! # reactor
 //!
 //! A single-threaded event loop built directly on [`mio`] (epoll on Linux,
-//! kqueue on the BSDs and macOS), and the servers and client that run on it.
+//! kqueue on the BSDs and macOS), and the servers that run on it: echo and
+//! a line-based chat.
 //! It is meant to be read: start here, then follow the module map.
 //!
 //! ## Module map
@@ -18,7 +19,14 @@
 //!   - `reactor/token.rs`: slab keys plus generations, so a stale event
 //!     never reaches a new connection.
 //!   - `reactor/stats.rs`: counters.
-//! * [`proto`]: the protocols, one file each, as state machines over bytes.
+//! * [`proto`]: the protocols, one file (or folder) each, as state machines
+//!   over bytes.
+//!   - `proto/echo.rs`: every byte back.
+//!   - `proto/line.rs`: the line framer every line protocol shares.
+//!   - `proto/chat/`: the chat server: `command.rs` parses a line,
+//!     `state.rs` is the chat (members, names, rooms) with no sockets, and
+//!     `mod.rs` adapts it to the loop.
+//!   - `proto/udp_echo.rs`: UDP echo, a protocol that owns its socket.
 //! * [`client`]: `reactor client`, the client side of the same loop: an
 //!   outgoing connection in the slab, stdin as one more source.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use reactor::cli::{Cli, Command};
 use reactor::client;
+use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::server::{serve, serve_udp_echo, Failure};
 
@@ -29,6 +30,17 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Echo { bind, server } => serve("echo", "tcp", bind, server.config(), Echo),
+        Command::Chat {
+            bind,
+            server,
+            max_line,
+        } => serve(
+            "chat",
+            "tcp",
+            bind,
+            server.config(),
+            Chat::new(max_line as usize),
+        ),
         Command::UdpEcho { bind, server } => serve_udp_echo(bind, server.config()),
         Command::Client {
             addr,

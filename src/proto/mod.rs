@@ -1,8 +1,15 @@
-//! The protocols that run on the loop, one file each.
+//! The protocols that run on the loop, one file (or folder) each.
 //!
 //! Each is a state machine over bytes: it gets input through
 //! [`Protocol::on_input`](crate::reactor::Protocol::on_input) and answers
 //! only through [`Io`](crate::reactor::Io). None of them touches a socket.
+//!
+//! * [`echo`]: every byte back; the loop's mechanics with nothing on top.
+//! * [`line`](mod@line): the line framer shared by line protocols.
+//! * [`chat`]: the line-based chat server: framer, commands, rooms.
+//! * [`udp_echo`]: UDP echo; owns its socket as a source of its own.
 
+pub mod chat;
 pub mod echo;
+pub mod line;
 pub mod udp_echo;

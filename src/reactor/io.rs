@@ -371,9 +371,19 @@ impl Io {
 
     /// A protocol that disconnects slow consumers (chat) gets them closed
     /// here; one that pauses (echo, HTTP) gets its reads paused by the loop.
+    ///
+    /// Output queued during a turn is normally written at the end of the
+    /// turn, so a queue can pass the limit within one turn without its peer
+    /// being slow at all: one read of a busy sender can fan out a megabyte
+    /// of lines. So before a connection is judged, its queue is offered to
+    /// the kernel once; only what a peer does not take counts against it.
     fn check_overflow(&mut self, id: ConnId) {
+        if self.overflow != Overflow::Disconnect || !self.over_limit(id) {
+            return;
+        }
+        self.flush(id);
         let Some(conn) = self.live(id) else { return };
-        if self.overflow == Overflow::Disconnect && conn.output.len() > self.config.max_outbuf {
+        if conn.output.len() > self.config.max_outbuf {
             warn!(
                 "conn={id} peer={} disconnected: {} bytes queued, over --max-outbuf {}",
                 conn.peer,
@@ -382,6 +392,12 @@ impl Io {
             );
             self.abort(id, CloseReason::SlowConsumer);
         }
+    }
+
+    /// Whether more than `--max-outbuf` bytes wait for `id`.
+    fn over_limit(&self, id: ConnId) -> bool {
+        self.live(id)
+            .is_some_and(|conn| conn.output.len() > self.config.max_outbuf)
     }
 
     /// Registers the interest the connection's state calls for, if it
@@ -409,7 +425,9 @@ impl Io {
     }
 
     /// Writes queued output until the queue is empty or the kernel's send
-    /// buffer is full, then moves the state machine on.
+    /// buffer is full, then moves the state machine on. Small chunks are
+    /// gathered into the scratch buffer first when the loop is not lending
+    /// it out ([`OutQueue::write_gathered`](super::OutQueue::write_gathered)).
     pub(crate) fn flush(&mut self, id: ConnId) {
         let Some(conn) = live_in(&mut self.conns, id) else {
             return;
@@ -419,7 +437,10 @@ impl Io {
         }
         let queued_before = conn.output.len();
         while !conn.output.is_empty() {
-            match conn.output.write_to(&mut conn.stream) {
+            match conn
+                .output
+                .write_gathered(&mut conn.stream, &mut self.scratch)
+            {
                 Ok((0, _)) => {
                     let e = io::Error::from(io::ErrorKind::WriteZero);
                     return self.abort(id, CloseReason::Error(e));

@@ -245,3 +245,76 @@ pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// A client of a line protocol: writes lines, reads them one at a time.
+/// Every read is bounded by [`PATIENCE`], so a missing line fails the test
+/// instead of hanging it.
+pub struct LineClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl LineClient {
+    /// Connects to `addr`.
+    pub fn connect(addr: SocketAddr) -> LineClient {
+        let stream = connect(addr);
+        let writer = stream.try_clone().expect("clone");
+        LineClient {
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    /// Sends `line` and a `\n`.
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    /// Sends bytes as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// The next line, without its `\n`; fails on end-of-file.
+    pub fn line(&mut self) -> String {
+        let mut line = Vec::new();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut line)
+            .expect("read a line");
+        assert!(n > 0, "end of file where a line was expected");
+        assert_eq!(line.pop(), Some(b'\n'), "line without its \\n: {line:?}");
+        String::from_utf8(line).expect("UTF-8 line")
+    }
+
+    /// Asserts that the next line is `want`.
+    pub fn expect(&mut self, want: &str) {
+        assert_eq!(self.line(), want);
+    }
+
+    /// Reads until end-of-file (or a reset); returns the lines read.
+    pub fn lines_until_eof(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            match self.reader.read_line(&mut line) {
+                Ok(0) => return lines,
+                Ok(_) => lines.push(line.trim_end_matches('\n').to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return lines,
+                Err(e) => panic!("read until end of file: {e} (after {lines:?})"),
+            }
+        }
+    }
+
+    /// Half-closes: the server reads end-of-file.
+    pub fn shutdown_write(&self) {
+        self.writer
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+    }
+
+    /// The stream, for what the helpers above do not cover.
+    pub fn stream(&self) -> &TcpStream {
+        &self.writer
+    }
+}

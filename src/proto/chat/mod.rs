@@ -1,0 +1,233 @@
+//! `reactor chat`: the line-based chat server (SPEC section 4).
+//!
+//! Three layers, each in its own file, data flowing one way:
+//!
+//! ```text
+//!  socket -> loop -> LineFramer -> Command::parse -> ChatState -> [Action] -> Chat -> Io -> socket
+//!                    (line.rs)     (command.rs)      (state.rs)              (here)
+//! ```
+//!
+//! * [`crate::proto::line`] cuts each connection's bytes into lines;
+//! * [`command`] turns a line into a [`Command`](command::Command);
+//! * [`state`] is the chat: members, names, rooms. It knows nothing of
+//!   connections, only [`MemberId`]s, and answers with [`Action`]s;
+//! * this file is the thin adapter between the loop and that state: it maps
+//!   each connection to its member and back, and turns each `Action` into
+//!   an [`Io`] call.
+//!
+//! Every line goes out through [`Io::send_shared`], replies to the sender
+//! too: so all output for one connection passes through its one queue, in
+//! order, and whatever a connection was given during one loop turn goes out
+//! in one `writev` at the end of the turn.
+//!
+//! A member that does not read is a *slow consumer*: [`Overflow::Disconnect`]
+//! makes the loop drop it once its queue passes `--max-outbuf`, and the
+//! room hears `* NAME left` from [`Protocol::on_closed`]. Nobody else waits
+//! for it; pausing it (echo's answer) would not help, since its queue grows
+//! because *others* talk.
+
+pub mod command;
+pub mod state;
+
+use std::fmt::Display;
+
+use log::debug;
+
+use crate::proto::line::LineFramer;
+use crate::reactor::{CloseReason, ConnId, Io, Overflow, Protocol};
+use state::{Action, ChatState, Departure, MemberId};
+
+/// What a connection refused by `--max-conns` is told before it is closed.
+pub const SERVER_FULL: &[u8] = b"! server full\n";
+
+/// What a connection carries while the chat serves it.
+#[derive(Debug)]
+struct Session {
+    /// The connection (the slot index alone could name a newer one).
+    conn: ConnId,
+    /// Its member, until the member leaves (`/quit`, idle); the connection
+    /// may still be flushing its last lines after that.
+    member: Option<MemberId>,
+    /// Where its next line begins.
+    framer: LineFramer,
+}
+
+/// The chat protocol: the loop's callbacks, mapped onto a [`ChatState`].
+#[derive(Debug)]
+pub struct Chat {
+    /// Members, names and rooms.
+    state: ChatState,
+    /// `--max-line`, for each new connection's framer.
+    max_line: usize,
+    /// Per connection, indexed by [`ConnId::index`].
+    sessions: Vec<Option<Session>>,
+    /// Per member, indexed by [`MemberId::index`]: its connection.
+    conn_of: Vec<Option<ConnId>>,
+    /// Actions from the state machine not yet carried out; kept to reuse
+    /// its storage.
+    actions: Vec<Action>,
+}
+
+impl Chat {
+    /// A chat server whose lines may be `max_line` bytes long.
+    pub fn new(max_line: usize) -> Chat {
+        Chat {
+            state: ChatState::new(max_line),
+            max_line,
+            sessions: Vec::new(),
+            conn_of: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// The session of `conn`, if it is still that connection's.
+    fn session_mut(&mut self, conn: ConnId) -> Option<&mut Session> {
+        self.sessions
+            .get_mut(conn.index())
+            .and_then(Option::as_mut)
+            .filter(|session| session.conn == conn)
+    }
+
+    /// The member on `conn`, if any.
+    fn member(&self, conn: ConnId) -> Option<MemberId> {
+        match self.sessions.get(conn.index()) {
+            Some(Some(session)) if session.conn == conn => session.member,
+            _ => None,
+        }
+    }
+
+    /// Carries out the state machine's actions, in order.
+    fn perform(&mut self, io: &mut Io) {
+        for action in self.actions.drain(..) {
+            match action {
+                Action::Send(member, line) => {
+                    if let Some(Some(conn)) = self.conn_of.get(member.index()) {
+                        io.send_shared(*conn, line);
+                    }
+                }
+                Action::Close(member) => {
+                    let Some(conn) = self.conn_of.get_mut(member.index()).and_then(Option::take)
+                    else {
+                        continue;
+                    };
+                    debug!("conn={conn} quit");
+                    io.close(conn, CloseReason::Requested);
+                    if let Some(Some(session)) = self.sessions.get_mut(conn.index()) {
+                        session.member = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The member on `conn` leaves the chat (the connection may live on a
+    /// little, to flush): its room is told, and it is unmapped.
+    fn depart(&mut self, io: &mut Io, conn: ConnId, why: Departure, cause: &dyn Display) {
+        let Some(member) = self.session_mut(conn).and_then(|s| s.member.take()) else {
+            return;
+        };
+        if let (Some(name), Some(room)) = (self.state.name(member), self.state.room(member)) {
+            debug!("conn={conn} {name} left #{room}: {cause}");
+        }
+        self.state.leave(member, why, &mut self.actions);
+        self.perform(io);
+        if let Some(slot) = self.conn_of.get_mut(member.index()) {
+            *slot = None;
+        }
+    }
+}
+
+impl Protocol for Chat {
+    const OVERFLOW: Overflow = Overflow::Disconnect;
+
+    fn on_open(&mut self, io: &mut Io, conn: ConnId) {
+        // A slot is reused only after on_closed ran for its last occupant,
+        // but if that ever changed, the old member must not linger.
+        if let Some(Some(stale)) = self.sessions.get(conn.index()) {
+            let stale = stale.conn;
+            self.depart(io, stale, Departure::Disconnected, &"slot reused");
+        }
+        let member = self.state.join(&mut self.actions);
+        grow_to(&mut self.sessions, conn.index())[conn.index()] = Some(Session {
+            conn,
+            member: Some(member),
+            framer: LineFramer::new(self.max_line),
+        });
+        grow_to(&mut self.conn_of, member.index())[member.index()] = Some(conn);
+        if let Some(name) = self.state.name(member) {
+            debug!("conn={conn} is {name}");
+        }
+        self.perform(io);
+    }
+
+    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize {
+        let Some(session) = self.session_mut(conn) else {
+            return input.len();
+        };
+        let Some(member) = session.member else {
+            return input.len();
+        };
+        // The framer is two words: work on a copy, so the sessions table
+        // is free for `perform` while the lines are handled.
+        let mut framer = session.framer.clone();
+        let mut lines = framer.lines(input);
+        for frame in &mut lines {
+            self.state.input(member, frame, &mut self.actions);
+            // Line by line, so a read full of lines to a big room does not
+            // pile up a million actions first.
+            self.perform(io);
+            if self.member(conn).is_none() {
+                // `/quit`: the rest of its input is ignored.
+                return input.len();
+            }
+        }
+        let used = lines.consumed();
+        if let Some(session) = self.session_mut(conn) {
+            session.framer = framer;
+        }
+        used
+    }
+
+    fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {
+        // End of input: leave now, and let what is queued for it drain.
+        self.depart(io, conn, Departure::Disconnected, &"end of input");
+        io.close(conn, CloseReason::PeerClosed);
+    }
+
+    fn on_idle(&mut self, io: &mut Io, conn: ConnId) {
+        self.depart(io, conn, Departure::Idle, &CloseReason::IdleTimeout);
+        io.close(conn, CloseReason::IdleTimeout);
+    }
+
+    fn on_closed(&mut self, io: &mut Io, conn: ConnId, reason: &CloseReason) {
+        self.depart(io, conn, Departure::Disconnected, reason);
+        if let Some(slot) = self.sessions.get_mut(conn.index()) {
+            if slot.as_ref().is_some_and(|s| s.conn == conn) {
+                *slot = None;
+            }
+        }
+    }
+
+    fn refusal(&self) -> &[u8] {
+        SERVER_FULL
+    }
+
+    fn on_shutdown(&mut self, io: &mut Io) {
+        self.state.shut_down(&mut self.actions);
+        self.perform(io);
+        // Everyone left at once; the loop now closes every connection
+        // after flushing it.
+        self.conn_of.clear();
+        for session in self.sessions.iter_mut().flatten() {
+            session.member = None;
+        }
+    }
+}
+
+/// Makes `table[index]` exist.
+fn grow_to<T>(table: &mut Vec<Option<T>>, index: usize) -> &mut Vec<Option<T>> {
+    if table.len() <= index {
+        table.resize_with(index + 1, || None);
+    }
+    table
+}
