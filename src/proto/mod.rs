@@ -5,3 +5,4 @@
 //! only through [`Io`](crate::reactor::Io). None of them touches a socket.
 
 pub mod echo;
+pub mod http;
