@@ -18,7 +18,12 @@
 //!   - `reactor/token.rs`: slab keys plus generations, so a stale event
 //!     never reaches a new connection.
 //!   - `reactor/stats.rs`: counters.
-//! * [`proto`]: the protocols, one file each, as state machines over bytes.
+//! * [`proto`]: the protocols, as state machines over bytes.
+//!   - `proto/echo.rs`: TCP echo, the smallest protocol.
+//!   - `proto/http/`: HTTP/1.1 plaintext: per-connection states and one
+//!     write per read (`mod.rs`), heads parsed by `httparse`
+//!     (`request.rs`), responses (`response.rs`), the `Date` cache
+//!     (`date.rs`).
 //! * [`cli`]: the command line (its doc comments are the `--help` text).
 //! * [`server`]: wiring: limits, signals, the readiness line, then `run`.
 //!

@@ -3,12 +3,14 @@
 //! error, which clap reports itself).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use log::LevelFilter;
 
 use reactor::cli::{Cli, Command};
 use reactor::proto::echo::Echo;
+use reactor::proto::http::Http;
 use reactor::server::{serve, Failure};
 
 fn main() -> ExitCode {
@@ -26,6 +28,20 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Echo { bind, server } => serve("echo", "tcp", bind, server.config(), Echo),
+        Command::Http {
+            bind,
+            header_timeout,
+            server,
+        } => {
+            let header_timeout = (header_timeout > 0).then(|| Duration::from_secs(header_timeout));
+            serve(
+                "http",
+                "http",
+                bind,
+                server.config(),
+                Http::new(header_timeout),
+            )
+        }
     }
 }
 
@@ -33,7 +49,7 @@ fn run(command: Command) -> Result<(), Failure> {
 /// `--trace` narration is at trace level in the `reactor::reactor` module,
 /// so it is let through whatever the general level is.
 fn start_logging(cli: &Cli) {
-    let trace = matches!(&cli.command, Command::Echo { server, .. } if server.trace);
+    let trace = cli.command.server_args().trace;
     let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
     if trace {
         logger = logger.with_module_level("reactor::reactor", LevelFilter::Trace);
