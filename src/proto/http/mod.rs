@@ -223,6 +223,18 @@ impl Http {
                     *state = ConnState::FRESH;
                 }
                 ConnState::ReadingHead { scanned, timer } => {
+                    // Empty lines before a request line are ignored (RFC
+                    // 9112 section 2.2; some clients send one after a
+                    // body), rather than kept as the start of a head.
+                    let blank = match scanned {
+                        0 => rest
+                            .iter()
+                            .take_while(|b| matches!(b, b'\r' | b'\n'))
+                            .count(),
+                        _ => 0,
+                    };
+                    used += blank;
+                    let rest = &rest[blank..];
                     if rest.is_empty() {
                         return (used, Next::KeepOpen);
                     }

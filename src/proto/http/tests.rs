@@ -160,3 +160,17 @@ fn http_1_0_head_and_expect_continue() {
         h.feed(b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n");
     assert!(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
 }
+
+#[test]
+fn empty_lines_between_requests_are_skipped_not_kept() {
+    let mut h = Harness::new();
+    let input = format!("\r\n{GET}\r\n");
+    let (used, next, out) = h.feed(input.as_bytes());
+    assert_eq!((used, next), (input.len(), Next::KeepOpen));
+    assert_eq!(out, h.answer("200 OK", "Hello, World!", ""));
+    assert_eq!(
+        h.state(),
+        ConnState::FRESH,
+        "no header timer for a blank line"
+    );
+}
