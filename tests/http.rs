@@ -413,3 +413,24 @@ fn sigterm_exits_zero() {
     let (status, log) = server.wait_exit();
     assert_eq!(status.code(), Some(0), "{log:#?}");
 }
+
+#[test]
+fn a_pipelining_client_that_does_not_read_is_paused_then_fully_served() {
+    let mut server = Server::start(&["http", "-v", "--max-outbuf", "65536"]);
+    let mut client = Client::new(&server);
+    const REQUESTS: usize = 100_000;
+    let mut writer = client.stream.try_clone().expect("clone");
+    let pushing = std::thread::spawn(move || {
+        let batch = GET.repeat(1000);
+        for _ in 0..REQUESTS / 1000 {
+            writer.write_all(&batch).expect("send");
+        }
+    });
+    // Its answers fill the socket buffers and the queue: the server stops
+    // reading from it instead of buffering without bound.
+    server.wait_for_log("paused");
+    for i in 0..REQUESTS {
+        assert_eq!(client.answer().body(), HELLO, "answer {i}");
+    }
+    pushing.join().expect("pusher");
+}
