@@ -74,6 +74,32 @@ pub enum Command {
         server: ServerArgs,
     },
 
+    /// HTTP/1.1 plaintext responder: the target to point wrk, ab or oha at.
+    ///
+    /// GET / answers "Hello, World!"; GET /stats the server's counters as
+    /// JSON; any other path 404. Keep-alive and pipelining (answers in
+    /// request order, all answers to one read in one write), HTTP/1.0,
+    /// Connection: close. Malformed requests get 400, heads over 8 KiB 431,
+    /// chunked bodies 501, each followed by a close.
+    Http {
+        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        bind: SocketAddr,
+        /// Close a connection whose request head has begun but not ended
+        /// after this many seconds, with 408 (0 = never). This is what
+        /// stops a slowloris client that trickles its headers.
+        #[arg(
+            long,
+            allow_negative_numbers = true,
+            default_value_t = 10,
+            value_name = "SECS"
+        )]
+        header_timeout: u64,
+        /// Options every server shares.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+
     /// UDP echo server: every datagram is sent back to its sender.
     ///
     /// Datagrams up to 65507 bytes, IPv4 or IPv6. When the socket cannot
@@ -127,6 +153,7 @@ impl Command {
         match self {
             Command::Echo { server, .. }
             | Command::Chat { server, .. }
+            | Command::Http { server, .. }
             | Command::UdpEcho { server, .. } => Some(server),
             Command::Client { .. } => None,
         }
@@ -253,6 +280,22 @@ mod tests {
     }
 
     #[test]
+    fn http_has_its_defaults() {
+        let cli = Cli::parse_from(["reactor", "http", "--trace"]);
+        assert!(cli.command.server_args().is_some_and(|server| server.trace));
+        let Command::Http {
+            bind,
+            header_timeout,
+            ..
+        } = cli.command
+        else {
+            panic!("not http: {:?}", cli.command);
+        };
+        assert_eq!(bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(header_timeout, 10);
+    }
+
+    #[test]
     fn out_of_range_values_are_usage_errors() {
         for bad in [
             &["reactor", "echo", "--max-conns", "-1"][..],
@@ -261,6 +304,7 @@ mod tests {
             &["reactor", "echo", "--idle-timeout", "soon"],
             &["reactor", "chat", "--max-line", "0"],
             &["reactor", "chat", "--max-line", "-1"],
+            &["reactor", "http", "--header-timeout", "-1"],
         ] {
             let err = Cli::try_parse_from(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");

@@ -26,6 +26,10 @@
 //!   - `proto/chat/`: the chat server: `command.rs` parses a line,
 //!     `state.rs` is the chat (members, names, rooms) with no sockets, and
 //!     `mod.rs` adapts it to the loop.
+//!   - `proto/http/`: HTTP/1.1 plaintext: per-connection states and one
+//!     write per read (`mod.rs`), heads parsed by `httparse`
+//!     (`request.rs`), responses (`response.rs`), the `Date` cache
+//!     (`date.rs`).
 //!   - `proto/udp_echo.rs`: UDP echo, a protocol that owns its socket.
 //! * [`client`]: `reactor client`, the client side of the same loop: an
 //!   outgoing connection in the slab, stdin as one more source.

@@ -3,16 +3,16 @@
 //! error, which clap reports itself).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use log::LevelFilter;
-
-use std::time::Duration;
 
 use reactor::cli::{Cli, Command};
 use reactor::client;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
+use reactor::proto::http::Http;
 use reactor::server::{serve, serve_udp_echo, Failure};
 
 fn main() -> ExitCode {
@@ -54,6 +54,20 @@ fn run(command: Command) -> Result<(), Failure> {
             wait,
             ..
         } => client::run_udp(addr, Duration::from_millis(wait)),
+        Command::Http {
+            bind,
+            header_timeout,
+            server,
+        } => {
+            let header_timeout = (header_timeout > 0).then(|| Duration::from_secs(header_timeout));
+            serve(
+                "http",
+                "http",
+                bind,
+                server.config(),
+                Http::new(header_timeout),
+            )
+        }
     }
 }
 

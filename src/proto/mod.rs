@@ -1,4 +1,5 @@
-//! The protocols that run on the loop, one file (or folder) each.
+//! The protocols that run on the loop, one file (or, for chat and HTTP,
+//! one folder) each.
 //!
 //! Each is a state machine over bytes: it gets input through
 //! [`Protocol::on_input`](crate::reactor::Protocol::on_input) and answers
@@ -7,9 +8,11 @@
 //! * [`echo`]: every byte back; the loop's mechanics with nothing on top.
 //! * [`line`](mod@line): the line framer shared by line protocols.
 //! * [`chat`]: the line-based chat server: framer, commands, rooms.
+//! * [`http`]: HTTP/1.1 plaintext, the load-test target.
 //! * [`udp_echo`]: UDP echo; owns its socket as a source of its own.
 
 pub mod chat;
 pub mod echo;
+pub mod http;
 pub mod line;
 pub mod udp_echo;
