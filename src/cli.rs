@@ -126,7 +126,7 @@ pub enum Command {
     /// as one line; after stdin ends the client waits --wait milliseconds
     /// for more replies, then exits.
     Client {
-        /// Server address, e.g. 127.0.0.1:7000, [::1]:7000 or localhost:7001.
+        /// Server address, e.g. 127.0.0.1:7000, `[::1]:7000` or localhost:7001.
         #[arg(value_name = "ADDR", value_parser = resolve)]
         addr: SocketAddr,
         /// Use UDP: one datagram per line.

@@ -1,6 +1,6 @@
 //! `reactor client`: the client side of the same loop.
 //!
-//! A client is just another [`Protocol`](crate::reactor::Protocol): its
+//! A client is just another [`Protocol`]: its
 //! outgoing connection sits in the same slab as a server's accepted ones and
 //! uses the same buffered connection, and stdin is one more source on the
 //! same `poll`. There is no second event loop and no blocking copy loop:
@@ -22,7 +22,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::reactor::{Config, Reactor};
+use crate::reactor::{Config, Handle, Io, Protocol, Reactor};
 use crate::server::{handle_signals, Failure};
 
 /// Writes bytes from the server to stdout at once (a prompt without a
@@ -36,22 +36,24 @@ fn print(bytes: &[u8]) -> bool {
         .is_ok()
 }
 
+/// What the command line needs of a client protocol besides the loop's
+/// callbacks: a way to start, and how the run ended.
+pub trait Client: Protocol {
+    /// Starts connecting and opens stdin; `handle` lets a stdin thread
+    /// wake the loop.
+    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), Failure>;
+
+    /// How the run ended, once the loop has returned.
+    fn outcome(&self) -> Result<(), Failure>;
+}
+
 /// Runs the TCP client against `server` until the server closes.
 pub fn run_tcp(server: SocketAddr, max_outbuf: u64) -> Result<(), Failure> {
     let config = Config {
         max_outbuf: usize::try_from(max_outbuf).unwrap_or(usize::MAX),
         ..Config::default()
     };
-    let mut reactor = Reactor::new(config, tcp::TcpClient::new(server))
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
-    let handle = reactor.handle();
-    let (client, io) = reactor.parts();
-    client.start(io, handle.clone())?;
-    handle_signals(handle)?;
-    reactor
-        .run()
-        .map_err(|e| format!("event loop failed: {e}"))?;
-    reactor.protocol().outcome()
+    run(config, tcp::TcpClient::new(server))
 }
 
 /// Runs the UDP client against `server` until stdin ends and `wait`
@@ -59,8 +61,13 @@ pub fn run_tcp(server: SocketAddr, max_outbuf: u64) -> Result<(), Failure> {
 pub fn run_udp(server: SocketAddr, wait: Duration) -> Result<(), Failure> {
     let client = udp::UdpClient::new(server, wait)
         .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
-    let mut reactor = Reactor::new(Config::default(), client)
-        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    run(Config::default(), client)
+}
+
+/// One loop, one client, until it stops itself (or Ctrl-C).
+fn run<C: Client>(config: Config, client: C) -> Result<(), Failure> {
+    let mut reactor =
+        Reactor::new(config, client).map_err(|e| format!("cannot start the event loop: {e}"))?;
     let handle = reactor.handle();
     let (client, io) = reactor.parts();
     client.start(io, handle.clone())?;

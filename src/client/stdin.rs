@@ -2,7 +2,7 @@
 //!
 //! Pipes and terminals can be watched by epoll/kqueue like sockets: stdin is
 //! duplicated, made non-blocking, and registered through mio's
-//! [`pipe::Receiver`](mio::unix::pipe::Receiver). A **regular file** cannot
+//! [`pipe::Receiver`]. A **regular file** cannot
 //! be: epoll refuses it with `EPERM` (a file is "always ready", so readiness
 //! means nothing for it). For that case alone a small thread reads the file
 //! with blocking reads and hands chunks to the loop over a bounded channel,

@@ -18,8 +18,8 @@ use std::net::SocketAddr;
 
 use crate::reactor::{CloseReason, ConnId, Handle, Io, Protocol, Readiness};
 
-use super::print;
 use super::stdin::{Stdin, StdinRead};
+use super::{print, Client};
 
 /// Source number of stdin.
 const STDIN: usize = 0;
@@ -61,23 +61,6 @@ impl TcpClient {
             input: Input::WaitingForConnect,
             outcome: None,
         }
-    }
-
-    /// Starts the connect and opens stdin.
-    pub fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
-        let conn = io
-            .connect(self.server)
-            .map_err(|e| format!("cannot connect to {}: {e}", self.server))?;
-        self.conn = Some(conn);
-        let stdin =
-            Stdin::open(io, STDIN, handle).map_err(|e| format!("cannot read stdin: {e}"))?;
-        self.stdin = Some(stdin);
-        Ok(())
-    }
-
-    /// How the run ended.
-    pub fn outcome(&self) -> Result<(), String> {
-        self.outcome.clone().unwrap_or(Ok(()))
     }
 
     /// Copies what stdin has to the socket, within the budget and the
@@ -164,5 +147,24 @@ impl Protocol for TcpClient {
         if self.input == Input::Paused {
             self.pump_stdin(io);
         }
+    }
+}
+
+impl Client for TcpClient {
+    /// Starts the connect and opens stdin.
+    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
+        let conn = io
+            .connect(self.server)
+            .map_err(|e| format!("cannot connect to {}: {e}", self.server))?;
+        self.conn = Some(conn);
+        let stdin =
+            Stdin::open(io, STDIN, handle).map_err(|e| format!("cannot read stdin: {e}"))?;
+        self.stdin = Some(stdin);
+        Ok(())
+    }
+
+    /// How the run ended.
+    fn outcome(&self) -> Result<(), String> {
+        self.outcome.clone().unwrap_or(Ok(()))
     }
 }

@@ -14,13 +14,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mio::net::UdpSocket;
-use mio::Interest;
 
 use crate::proto::udp_echo::MAX_DATAGRAM;
-use crate::reactor::{source_token, ConnId, Handle, Io, Protocol, Readiness, TimerId};
+use crate::reactor::{ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId};
 
-use super::print;
 use super::stdin::{Stdin, StdinRead};
+use super::{print, Client};
 
 /// Source numbers.
 const STDIN: usize = 0;
@@ -55,7 +54,8 @@ pub struct UdpClient {
     partial_line: Vec<u8>,
     /// Lines not sent yet because the socket would block.
     pending: VecDeque<Vec<u8>>,
-    watching_writable: bool,
+    /// The socket's registration; `None` until [`start`](UdpClient::start).
+    interest: Option<SourceInterest>,
     /// How long to wait for replies after the last line.
     wait: Duration,
     /// The armed silence timer.
@@ -81,29 +81,12 @@ impl UdpClient {
             input: Input::Sending,
             partial_line: Vec::new(),
             pending: VecDeque::new(),
-            watching_writable: false,
+            interest: None,
             wait,
             wait_timer: None,
             recv_buf: vec![0; MAX_DATAGRAM + 1],
             outcome: None,
         })
-    }
-
-    /// Registers the socket and opens stdin.
-    pub fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
-        io.registry()
-            .register(&mut self.socket, source_token(SOCKET), Interest::READABLE)
-            .map_err(|e| format!("cannot watch the UDP socket: {e}"))?;
-        let stdin =
-            Stdin::open(io, STDIN, handle).map_err(|e| format!("cannot read stdin: {e}"))?;
-        self.stdin = Some(stdin);
-        self.pump_stdin(io);
-        Ok(())
-    }
-
-    /// How the run ended.
-    pub fn outcome(&self) -> Result<(), String> {
-        self.outcome.clone().unwrap_or(Ok(()))
     }
 
     /// Reads stdin and sends each complete line, until stdin would block,
@@ -191,20 +174,11 @@ impl UdpClient {
     }
 
     fn watch_writable(&mut self, io: &mut Io, want: bool) {
-        if want == self.watching_writable {
+        let Some(interest) = self.interest.as_mut() else {
             return;
-        }
-        let interest = if want {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
         };
-        match io
-            .registry()
-            .reregister(&mut self.socket, source_token(SOCKET), interest)
-        {
-            Ok(()) => self.watching_writable = want,
-            Err(e) => self.fail(io, e),
+        if let Err(e) = interest.want_writable(io, &mut self.socket, want) {
+            self.fail(io, e);
         }
     }
 
@@ -254,5 +228,24 @@ impl Protocol for UdpClient {
 
     fn on_shutdown(&mut self, io: &mut Io) {
         self.finish(io, Ok(()));
+    }
+}
+
+impl Client for UdpClient {
+    /// Registers the socket and opens stdin.
+    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
+        let interest = SourceInterest::register(io, &mut self.socket, SOCKET)
+            .map_err(|e| format!("cannot watch the UDP socket: {e}"))?;
+        self.interest = Some(interest);
+        let stdin =
+            Stdin::open(io, STDIN, handle).map_err(|e| format!("cannot read stdin: {e}"))?;
+        self.stdin = Some(stdin);
+        self.pump_stdin(io);
+        Ok(())
+    }
+
+    /// How the run ended.
+    fn outcome(&self) -> Result<(), String> {
+        self.outcome.clone().unwrap_or(Ok(()))
     }
 }

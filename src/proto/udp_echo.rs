@@ -3,7 +3,7 @@
 //! UDP turns the TCP picture around. There are no connections to accept and
 //! no byte stream to frame: one socket, and each `recv_from` is one whole
 //! message with the address to answer. So this protocol owns its socket as
-//! a *source* of its own (token [`source_token`]`(0)`) and never sees
+//! a *source* of its own (token [`source_token`](crate::reactor::source_token)`(0)`) and never sees
 //! [`Protocol::on_input`].
 //!
 //! What stays the same is the discipline of the loop:
@@ -22,11 +22,9 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
+use crate::reactor::{ConnId, Io, Protocol, Readiness, SourceInterest};
 use log::{debug, warn};
 use mio::net::UdpSocket;
-use mio::Interest;
-
-use crate::reactor::{source_token, ConnId, Io, Protocol, Readiness};
 
 /// Datagrams handled per readiness event before the loop moves on.
 pub const RECV_BUDGET: usize = 64;
@@ -95,8 +93,9 @@ pub struct UdpEcho {
     pending: ReplyQueue,
     /// One datagram's worth of buffer, for the whole server.
     buf: Vec<u8>,
-    /// Whether `WRITABLE` interest is registered now.
-    watching_writable: bool,
+    /// Its registration: writable only while replies wait. `None` until
+    /// [`register`](UdpEcho::register).
+    interest: Option<SourceInterest>,
 }
 
 /// The source number the socket is registered under.
@@ -110,7 +109,7 @@ impl UdpEcho {
             socket: UdpSocket::bind(addr)?,
             pending: ReplyQueue::new(queue_limit),
             buf: vec![0; MAX_DATAGRAM + 1],
-            watching_writable: false,
+            interest: None,
         })
     }
 
@@ -121,8 +120,8 @@ impl UdpEcho {
 
     /// Registers the socket with the loop.
     pub fn register(&mut self, io: &Io) -> io::Result<()> {
-        io.registry()
-            .register(&mut self.socket, source_token(SOCKET), Interest::READABLE)
+        self.interest = Some(SourceInterest::register(io, &mut self.socket, SOCKET)?);
+        Ok(())
     }
 
     /// Receives and answers up to [`RECV_BUDGET`] datagrams.
@@ -198,20 +197,10 @@ impl UdpEcho {
 
     /// `WRITABLE` interest on only while replies wait.
     fn watch_writable(&mut self, io: &mut Io, want: bool) {
-        if want == self.watching_writable {
-            return;
-        }
-        let interest = if want {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        match io
-            .registry()
-            .reregister(&mut self.socket, source_token(SOCKET), interest)
-        {
-            Ok(()) => self.watching_writable = want,
-            Err(e) => warn!("udp socket reregister: {e}"),
+        if let Some(interest) = self.interest.as_mut() {
+            if let Err(e) = interest.want_writable(io, &mut self.socket, want) {
+                warn!("udp socket reregister: {e}");
+            }
         }
     }
 }

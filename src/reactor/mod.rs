@@ -7,7 +7,7 @@
 //! 1. **poll**: sleep in `epoll_wait`/`kevent` until a source is ready or
 //!    the earliest timer is due; not at all if a connection still has input
 //!    from last turn.
-//! 2. **dispatch** each event by token ([`Reactor::dispatch`]): the listener
+//! 2. **dispatch** each event by token (`Reactor::dispatch`): the listener
 //!    accepts, the waker reports a signal, a protocol-owned source (UDP
 //!    socket, stdin) goes to the protocol, anything else is a connection:
 //!    its queued output is flushed if writable, its input read if readable,
@@ -49,7 +49,7 @@ pub use conn::{CloseReason, State};
 pub use handle::Handle;
 pub use io::{Io, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
-pub use protocol::{Config, Overflow, Protocol, Readiness};
+pub use protocol::{Config, Overflow, Protocol, Readiness, SourceInterest};
 pub use stats::Stats;
 pub use timer::{TimerId, Timers};
 pub use token::{source_token, ConnId, MAX_SOURCES};

@@ -121,7 +121,7 @@ impl OutQueue {
     }
 
     /// Writes as much as the writer takes in one call: one `write` for a
-    /// single chunk, one `writev` of up to [`MAX_IOVECS`] chunks otherwise.
+    /// single chunk, one `writev` of up to `MAX_IOVECS` chunks otherwise.
     /// Returns `(written, offered)`: when the kernel took less than it was
     /// offered, its send buffer is full and the caller should wait for
     /// writability rather than try again at once.

@@ -103,7 +103,7 @@ pub trait Protocol {
     fn on_timer(&mut self, _io: &mut Io, _key: u64) {}
 
     /// A protocol-owned source (registered with
-    /// [`source_token`]`(n)`) is ready. Sources are edge-triggered like
+    /// [`source_token`](super::source_token)`(n)`) is ready. Sources are edge-triggered like
     /// everything else: drain them, or call [`Io::revisit_source`] to be
     /// called again next turn.
     fn on_source(&mut self, _io: &mut Io, _source: usize, _ready: Readiness) {}
@@ -147,5 +147,52 @@ impl Readiness {
             readable: event.is_readable() || event.is_read_closed() || event.is_error(),
             writable: event.is_writable() || event.is_write_closed(),
         }
+    }
+}
+
+/// The interest a protocol-owned source is registered with, kept so it is
+/// re-registered only when it changes: always readable, writable only
+/// while the protocol has output waiting for it. The same rule as
+/// `Connection::wanted_interest`, for sources the loop does not own.
+#[derive(Debug)]
+pub struct SourceInterest {
+    token: mio::Token,
+    writable: bool,
+}
+
+impl SourceInterest {
+    /// Registers `source` as protocol source number `n`, readable only.
+    pub fn register<S: mio::event::Source + ?Sized>(
+        io: &Io,
+        source: &mut S,
+        n: usize,
+    ) -> std::io::Result<SourceInterest> {
+        let token = super::source_token(n);
+        io.registry()
+            .register(source, token, mio::Interest::READABLE)?;
+        Ok(SourceInterest {
+            token,
+            writable: false,
+        })
+    }
+
+    /// Adds or drops writable interest; no system call when nothing changes.
+    pub fn want_writable<S: mio::event::Source + ?Sized>(
+        &mut self,
+        io: &Io,
+        source: &mut S,
+        want: bool,
+    ) -> std::io::Result<()> {
+        if want == self.writable {
+            return Ok(());
+        }
+        let interest = if want {
+            mio::Interest::READABLE | mio::Interest::WRITABLE
+        } else {
+            mio::Interest::READABLE
+        };
+        io.registry().reregister(source, self.token, interest)?;
+        self.writable = want;
+        Ok(())
     }
 }
