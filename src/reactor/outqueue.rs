@@ -279,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn small_chunks_are_gathered_into_one_write_and_large_ones_are_not() {
+    fn small_chunks_are_gathered_into_one_write_and_large_ones_are_not() -> io::Result<()> {
         let mut queue = OutQueue::default();
         let line: Rc<[u8]> = Rc::from(&b"guest-1: hi\n"[..]);
         for _ in 0..10 {
@@ -294,12 +294,9 @@ mod tests {
         };
         let mut buf = vec![0; 1024];
         // The ten small lines, copied into `buf`, in one plain write.
-        assert_eq!(
-            queue.write_gathered(&mut writer, &mut buf).unwrap(),
-            (120, 120)
-        );
+        assert_eq!(queue.write_gathered(&mut writer, &mut buf)?, (120, 120));
         // The large chunk and what follows: a vectored write, no copy.
-        let (n, _) = queue.write_gathered(&mut writer, &mut buf).unwrap();
+        let (n, _) = queue.write_gathered(&mut writer, &mut buf)?;
         assert_eq!(n, GATHER_BELOW + 12);
         assert_eq!(writer.calls, 2);
         assert!(queue.is_empty());
@@ -307,10 +304,11 @@ mod tests {
         expected.extend(vec![b'x'; GATHER_BELOW]);
         expected.extend_from_slice(b"guest-1: hi\n");
         assert_eq!(writer.taken, expected);
+        Ok(())
     }
 
     #[test]
-    fn gathering_respects_partial_writes_and_the_buffer_size() {
+    fn gathering_respects_partial_writes_and_the_buffer_size() -> io::Result<()> {
         let mut queue = OutQueue::default();
         for i in 0..100u8 {
             queue.push(Chunk::Owned(vec![i; 10]));
@@ -322,7 +320,7 @@ mod tests {
         };
         let mut buf = vec![0; 64];
         while !queue.is_empty() {
-            let (n, offered) = queue.write_gathered(&mut writer, &mut buf).unwrap();
+            let (n, offered) = queue.write_gathered(&mut writer, &mut buf)?;
             assert!(offered <= 64 && n <= offered);
         }
         let expected: Vec<u8> = (0..100u8).flat_map(|i| vec![i; 10]).collect();
@@ -330,7 +328,8 @@ mod tests {
         // No buffer (the loop has lent it out): vectored writes instead.
         queue.push_copy(b"a");
         queue.push(Chunk::Owned(b"b".to_vec()));
-        assert_eq!(queue.write_gathered(&mut writer, &mut []).unwrap(), (2, 2));
+        assert_eq!(queue.write_gathered(&mut writer, &mut [])?, (2, 2));
+        Ok(())
     }
 
     #[test]

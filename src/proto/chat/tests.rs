@@ -46,8 +46,10 @@ impl Harness {
         for action in self.actions.drain(..) {
             match action {
                 Action::Send(id, line) => {
-                    let text = std::str::from_utf8(&line).expect("UTF-8 out");
-                    let text = text.strip_suffix('\n').expect("every line ends with \\n");
+                    let text = String::from_utf8_lossy(&line);
+                    let Some(text) = text.strip_suffix('\n') else {
+                        panic!("a line without its \\n: {text:?}");
+                    };
                     assert!(!text.contains('\n'), "one line per action: {text:?}");
                     heard.lines.entry(id).or_default().push(text.to_string());
                 }
