@@ -321,22 +321,50 @@ impl Io {
     /// frees its slot and timer, and notes it for the protocol's
     /// `on_closed`. The one place a connection leaves the loop.
     pub(crate) fn remove(&mut self, id: ConnId, reason: CloseReason) {
-        if self.live(id).is_none() {
+        let Some(conn) = self.take(id) else {
             return;
-        }
-        let mut conn = self.conns.remove(id.index());
-        // Deregistering can only fail if the socket was never registered;
-        // the close below ends it either way.
-        let _ = self.registry.deregister(&mut conn.stream);
-        if let Some(timer) = conn.timer {
-            self.timers.cancel(timer);
-        }
-        self.stats.open -= 1;
+        };
         debug!(
             "conn={id} peer={} closed: {reason} (state {})",
             conn.peer, conn.state
         );
         self.closed.push((id, reason));
+    }
+
+    /// Removes a connection that was closing, for the reason it was
+    /// closing for (`otherwise` if it was not closing).
+    pub(crate) fn remove_closing(&mut self, id: ConnId, otherwise: CloseReason) {
+        let Some(conn) = self.take(id) else {
+            return;
+        };
+        let was = conn.state.to_string();
+        let reason = match conn.state {
+            State::Closing(reason) | State::Lingering(reason) => reason,
+            State::Connecting
+            | State::Open
+            | State::Paused
+            | State::SendingFin
+            | State::FinSent => otherwise,
+        };
+        debug!(
+            "conn={id} peer={} closed: {reason} (state {was})",
+            conn.peer
+        );
+        self.closed.push((id, reason));
+    }
+
+    /// Takes a connection out of the slab and the poll set, with its timer.
+    fn take(&mut self, id: ConnId) -> Option<Connection> {
+        self.live(id)?;
+        let mut conn = self.conns.remove(id.index());
+        // Deregistering can only fail if the socket was never registered;
+        // dropping the socket closes it either way.
+        let _ = self.registry.deregister(&mut conn.stream);
+        if let Some(timer) = conn.timer {
+            self.timers.cancel(timer);
+        }
+        self.stats.open -= 1;
+        Some(conn)
     }
 
     /// Removes a connection that cannot go on (error, slow consumer).
@@ -484,31 +512,36 @@ impl Io {
         let Some(conn) = self.live_mut(id) else {
             return;
         };
-        let state = std::mem::replace(&mut conn.state, State::Open);
-        conn.state = match state {
+        match &conn.state {
             State::SendingFin => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
-                State::FinSent
+                conn.state = State::FinSent;
             }
+            // The peer finished first; nothing left to wait for.
             State::Closing(CloseReason::PeerClosed) => {
-                // The peer finished first; nothing left to wait for.
-                return self.remove(id, CloseReason::PeerClosed);
+                self.remove_closing(id, CloseReason::PeerClosed)
             }
-            State::Closing(reason) => {
+            State::Closing(_) => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
+                if let State::Closing(reason) = std::mem::replace(&mut conn.state, State::Open) {
+                    conn.state = State::Lingering(reason);
+                }
                 if let Some(timer) = conn.timer.take() {
                     self.timers.cancel(timer);
                 }
                 let linger = self.timers.add(self.now + LINGER, TimerKind::Conn(id));
                 if let Some(conn) = self.live_mut(id) {
                     conn.timer = Some(linger);
-                    conn.state = State::Lingering(reason);
                 }
                 // The peer may have closed already; that edge is past.
-                return self.discard_input(id);
+                self.discard_input(id);
             }
-            other => other,
-        };
+            State::Connecting
+            | State::Open
+            | State::Paused
+            | State::FinSent
+            | State::Lingering(_) => {}
+        }
     }
 
     /// Reads and drops input of a closing connection, until it would
@@ -529,15 +562,12 @@ impl Io {
             }
             match conn.stream.read(&mut self.scratch) {
                 Ok(0) => {
-                    let reason = match std::mem::replace(&mut conn.state, State::Open) {
-                        State::Closing(reason) | State::Lingering(reason) => reason,
-                        _ => CloseReason::PeerClosed,
-                    };
-                    if conn.output.is_empty() || !reason.flushes() {
-                        return self.remove(id, reason);
+                    // The peer is done too. Once nothing is left to flush
+                    // (a lingering connection never has any), it is over;
+                    // otherwise it stays `Closing` until the queue drains.
+                    if conn.output.is_empty() {
+                        self.remove_closing(id, CloseReason::PeerClosed);
                     }
-                    // Output is still queued: keep flushing it.
-                    conn.state = State::Closing(reason);
                     return;
                 }
                 Ok(n) => self.stats.bytes_in += n as u64,

@@ -452,17 +452,17 @@ impl<P: Protocol> Reactor<P> {
             return;
         };
         conn.timer = None;
-        let state = std::mem::replace(&mut conn.state, State::Open);
-        match state {
+        match conn.state {
             // A close we started is taking too long: the peer neither reads
             // what is queued nor closes. Give up on it.
-            State::Lingering(reason) | State::Closing(reason) => self.io.remove(id, reason),
+            State::Lingering(_) | State::Closing(_) => {
+                self.io.remove_closing(id, CloseReason::IdleTimeout)
+            }
             State::Connecting
             | State::Open
             | State::Paused
             | State::SendingFin
             | State::FinSent => {
-                conn.state = state;
                 let Some(idle) = idle_timeout else { return };
                 let due = conn.last_input + idle;
                 if now >= due {
