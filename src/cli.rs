@@ -280,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn http_has_its_defaults() {
+    fn http_has_its_defaults() -> Result<(), std::net::AddrParseError> {
         let cli = Cli::parse_from(["reactor", "http", "--trace"]);
         assert!(cli.command.server_args().is_some_and(|server| server.trace));
         let Command::Http {
@@ -291,8 +291,9 @@ mod tests {
         else {
             panic!("not http: {:?}", cli.command);
         };
-        assert_eq!(bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(bind, "127.0.0.1:8080".parse::<SocketAddr>()?);
         assert_eq!(header_timeout, 10);
+        Ok(())
     }
 
     #[test]

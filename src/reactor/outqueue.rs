@@ -231,7 +231,7 @@ mod tests {
     }
 
     #[test]
-    fn partial_writes_keep_order_and_count() {
+    fn partial_writes_keep_order_and_count() -> io::Result<()> {
         let mut queue = OutQueue::default();
         let shared: Rc<[u8]> = Rc::from(&b"shared-"[..]);
         queue.push_copy(b"hello ");
@@ -247,7 +247,7 @@ mod tests {
         };
         while !queue.is_empty() {
             let before = queue.len();
-            let (n, offered) = queue.write_to(&mut writer).unwrap();
+            let (n, offered) = queue.write_to(&mut writer)?;
             assert!(n <= offered);
             assert_eq!(queue.len(), before - n);
         }
@@ -256,10 +256,11 @@ mod tests {
         expected.extend_from_slice(b" end");
         assert_eq!(writer.taken, expected);
         assert_eq!(queue.chunks.capacity(), 0, "drained queue keeps no storage");
+        Ok(())
     }
 
     #[test]
-    fn many_chunks_go_out_in_one_vectored_write() {
+    fn many_chunks_go_out_in_one_vectored_write() -> io::Result<()> {
         let mut queue = OutQueue::default();
         let line: Rc<[u8]> = Rc::from(&b"guest-1: hi\n"[..]);
         for _ in 0..10 {
@@ -270,12 +271,13 @@ mod tests {
             taken: Vec::new(),
             calls: 0,
         };
-        queue.write_to(&mut writer).unwrap();
+        queue.write_to(&mut writer)?;
         assert_eq!(writer.calls, 1);
         assert!(queue.is_empty());
         assert_eq!(writer.taken.len(), 120);
         // Ten queues referenced one allocation; now only `line` holds it.
         assert_eq!(Rc::strong_count(&line), 1);
+        Ok(())
     }
 
     #[test]

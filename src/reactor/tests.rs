@@ -3,6 +3,7 @@
 //! These drive `Reactor::turn` directly, so they can look at the loop
 //! between turns instead of only at what comes out of a socket.
 
+use std::error::Error;
 use std::io::{Read, Write};
 use std::net::TcpStream as StdStream;
 use std::time::Duration;
@@ -10,6 +11,9 @@ use std::time::Duration;
 use mio::Events;
 
 use super::*;
+
+/// What a test returns: any error fails it.
+type TestResult = Result<(), Box<dyn Error>>;
 
 /// Records how many bytes each turn delivered, and optionally echoes.
 #[derive(Default)]
@@ -28,12 +32,13 @@ impl Protocol for Recorder {
     }
 }
 
-fn listening(config: Config, protocol: Recorder) -> (Reactor<Recorder>, SocketAddr) {
-    let mut reactor = Reactor::new(config, protocol).expect("reactor");
-    let addr = reactor
-        .listen("127.0.0.1:0".parse().expect("addr"))
-        .expect("listen");
-    (reactor, addr)
+fn listening(
+    config: Config,
+    protocol: Recorder,
+) -> Result<(Reactor<Recorder>, SocketAddr), Box<dyn Error>> {
+    let mut reactor = Reactor::new(config, protocol)?;
+    let addr = reactor.listen("127.0.0.1:0".parse()?)?;
+    Ok((reactor, addr))
 }
 
 /// Turns the loop until `done` holds, at most `limit` turns.
@@ -41,34 +46,35 @@ fn turn_until(
     reactor: &mut Reactor<Recorder>,
     limit: usize,
     mut done: impl FnMut(&Reactor<Recorder>) -> bool,
-) {
+) -> std::io::Result<()> {
     let mut events = Events::with_capacity(64);
     for _ in 0..limit {
         if done(reactor) {
-            return;
+            return Ok(());
         }
         // Never sleep long in a test: the timeout only bounds a hang.
         reactor.io.timers.add(
             Instant::now() + Duration::from_millis(50),
             TimerKind::Protocol(u64::MAX),
         );
-        reactor.turn(&mut events).expect("turn");
+        reactor.turn(&mut events)?;
     }
     assert!(done(reactor), "condition not reached in {limit} turns");
+    Ok(())
 }
 
 #[test]
-fn a_flood_is_read_within_the_budget_and_revisited_without_new_events() {
-    let (mut reactor, addr) = listening(Config::default(), Recorder::default());
-    let mut peer = StdStream::connect(addr).expect("connect");
-    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1);
+fn a_flood_is_read_within_the_budget_and_revisited_without_new_events() -> TestResult {
+    let (mut reactor, addr) = listening(Config::default(), Recorder::default())?;
+    let mut peer = StdStream::connect(addr)?;
+    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1)?;
 
     // Put far more than one budget's worth in the kernel before the next
     // turn: 4 MiB from a thread (the write blocks until the loop reads).
     const FLOOD: usize = 4 * 1024 * 1024;
-    let writer = std::thread::spawn(move || {
-        peer.write_all(&vec![7u8; FLOOD]).expect("flood");
-        peer
+    let writer = std::thread::spawn(move || -> std::io::Result<StdStream> {
+        peer.write_all(&vec![7u8; FLOOD])?;
+        Ok(peer)
     });
     let budget_bytes = READ_BUDGET * SCRATCH_SIZE;
     let mut saw_revisit = false;
@@ -83,7 +89,7 @@ fn a_flood_is_read_within_the_budget_and_revisited_without_new_events() {
             Instant::now() + Duration::from_millis(50),
             TimerKind::Protocol(u64::MAX),
         );
-        reactor.turn(&mut events).expect("turn");
+        reactor.turn(&mut events)?;
         let this_turn = reactor.protocol.delivered - before;
         // Revisit plus a fresh event may both read in one turn: at most two
         // budgets, never the whole flood at once.
@@ -92,11 +98,12 @@ fn a_flood_is_read_within_the_budget_and_revisited_without_new_events() {
     }
     assert_eq!(reactor.protocol.delivered, FLOOD);
     assert!(saw_revisit, "the budget never left work for the next turn");
-    drop(writer.join().expect("writer"));
+    drop(writer.join().map_err(|_| "writer thread panicked")??);
+    Ok(())
 }
 
 #[test]
-fn a_peer_that_does_not_read_is_paused_then_resumed() {
+fn a_peer_that_does_not_read_is_paused_then_resumed() -> TestResult {
     let config = Config {
         max_outbuf: 64 * 1024,
         ..Config::default()
@@ -107,21 +114,21 @@ fn a_peer_that_does_not_read_is_paused_then_resumed() {
             echo: true,
             ..Recorder::default()
         },
-    );
-    let mut peer = StdStream::connect(addr).expect("connect");
-    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1);
+    )?;
+    let mut peer = StdStream::connect(addr)?;
+    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1)?;
 
     // Send 32 MiB without reading: far more than the socket buffers and
     // --max-outbuf hold together.
     const TOTAL: usize = 32 * 1024 * 1024;
-    let mut writer = peer.try_clone().expect("clone");
+    let mut writer = peer.try_clone()?;
     let pushing = std::thread::spawn(move || writer.write_all(&vec![1u8; TOTAL]));
     let paused = |r: &Reactor<Recorder>| {
         r.io.conns
             .iter()
             .any(|(_, c)| matches!(c.state, State::Paused))
     };
-    turn_until(&mut reactor, 10_000, paused);
+    turn_until(&mut reactor, 10_000, paused)?;
     let queued: usize = reactor.io.conns.iter().map(|(_, c)| c.output.len()).sum();
     assert!(queued >= 64 * 1024, "paused with only {queued} B queued");
     assert!(
@@ -139,7 +146,11 @@ fn a_peer_that_does_not_read_is_paused_then_resumed() {
     });
     turn_until(&mut reactor, 100_000, |r| {
         r.protocol.delivered == TOTAL && { r.io.conns.iter().all(|(_, c)| c.output.is_empty()) }
-    });
-    assert!(pushing.join().expect("pusher").is_ok());
-    assert_eq!(reading.join().expect("reader").ok(), Some(true));
+    })?;
+    pushing.join().map_err(|_| "pusher thread panicked")??;
+    assert!(
+        reading.join().map_err(|_| "reader thread panicked")??,
+        "the echoed bytes differ from what was sent"
+    );
+    Ok(())
 }

@@ -159,13 +159,14 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::FromUtf8Error;
 
     const DATE: &[u8; IMF_FIXDATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
 
-    fn written(response: Response) -> String {
+    fn written(response: Response) -> Result<String, FromUtf8Error> {
         let mut out = Vec::new();
         response.write_to(&mut out, DATE);
-        String::from_utf8(out).expect("ASCII")
+        String::from_utf8(out)
     }
 
     fn hello(connection: Connection, head_only: bool) -> Response<'static> {
@@ -179,24 +180,26 @@ mod tests {
     }
 
     #[test]
-    fn the_hello_response_is_exact() {
+    fn the_hello_response_is_exact() -> Result<(), FromUtf8Error> {
         assert_eq!(
-            written(hello(Connection::Default, false)),
+            written(hello(Connection::Default, false))?,
             "HTTP/1.1 200 OK\r\nServer: reactor\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
              Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!"
         );
+        Ok(())
     }
 
     #[test]
-    fn connection_headers_and_head_requests() {
-        let close = written(hello(Connection::Close, false));
+    fn connection_headers_and_head_requests() -> Result<(), FromUtf8Error> {
+        let close = written(hello(Connection::Close, false))?;
         assert!(close.ends_with("Content-Length: 13\r\nConnection: close\r\n\r\nHello, World!"));
-        let keep = written(hello(Connection::KeepAlive, true));
+        let keep = written(hello(Connection::KeepAlive, true))?;
         assert!(keep.ends_with("Content-Length: 13\r\nConnection: keep-alive\r\n\r\n"));
+        Ok(())
     }
 
     #[test]
-    fn stats_are_one_json_object_of_numbers() {
+    fn stats_are_one_json_object_of_numbers() -> Result<(), FromUtf8Error> {
         let stats = Stats {
             accepted: 3,
             open: 1,
@@ -206,9 +209,10 @@ mod tests {
         let mut out = Vec::new();
         write_stats_json(&mut out, &stats, 18_446_744_073_709_551_615);
         assert_eq!(
-            String::from_utf8(out).expect("ASCII"),
+            String::from_utf8(out)?,
             "{\"accepted\":3,\"open\":1,\"refused\":0,\"requests\":18446744073709551615,\
              \"bytes_in\":1234,\"bytes_out\":0,\"turns\":0,\"events\":0}\n"
         );
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! The HTTP connection state machine without sockets: input in, the batch
 //! of answers and the next state out.
 
+use std::error::Error;
+
 use super::*;
 use crate::reactor::Config;
 
@@ -15,121 +17,130 @@ struct Harness {
 }
 
 impl Harness {
-    fn new() -> Harness {
-        let poll = mio::Poll::new().expect("poll");
-        let registry = poll.registry().try_clone().expect("registry");
+    fn new() -> std::io::Result<Harness> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
         let mut io = Io::new(registry, Config::default());
         let mut http = Http::new(Some(Duration::from_secs(10)));
         let id = ConnId::new(3, 1);
         http.on_open(&mut io, id);
-        Harness {
+        Ok(Harness {
             http,
             io,
             id,
             _poll: poll,
-        }
+        })
     }
 
     /// Offers `input` as `on_input` would; returns bytes consumed, whether
     /// the connection stays open, and the answers.
-    fn feed(&mut self, input: &[u8]) -> (usize, Next, String) {
-        let mut state = self.http.state(self.id).expect("open");
+    fn feed(&mut self, input: &[u8]) -> Result<(usize, Next, String), Box<dyn Error>> {
+        let mut state = self.state()?;
         let (used, next) = self
             .http
             .answer_all(&mut self.io, self.id, &mut state, input);
         self.http.set_state(self.id, state);
-        let out = String::from_utf8(std::mem::take(&mut self.http.out)).expect("ASCII");
-        (used, next, out)
+        let out = String::from_utf8(std::mem::take(&mut self.http.out))?;
+        Ok((used, next, out))
     }
 
-    fn state(&self) -> ConnState {
-        self.http.state(self.id).expect("open")
+    fn state(&self) -> Result<ConnState, &'static str> {
+        self.http.state(self.id).ok_or("connection not open")
     }
 
     /// The exact answer with the cached date.
-    fn answer(&self, status: &str, body: &str, connection: &str) -> String {
-        let date = std::str::from_utf8(self.http.date.get()).expect("ASCII");
-        format!(
+    fn answer(&self, status: &str, body: &str, connection: &str) -> Result<String, Box<dyn Error>> {
+        let date = std::str::from_utf8(self.http.date.get())?;
+        Ok(format!(
             "HTTP/1.1 {status}\r\nServer: reactor\r\nDate: {date}\r\nContent-Type: text/plain\r\n\
              Content-Length: {}\r\n{connection}\r\n{body}",
             body.len()
-        )
+        ))
     }
 }
+
+/// What a test returns: any error fails it.
+type TestResult = Result<(), Box<dyn Error>>;
 
 const GET: &str = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
 #[test]
-fn pipelined_requests_get_every_answer_in_order_in_one_batch() {
-    let mut h = Harness::new();
+fn pipelined_requests_get_every_answer_in_order_in_one_batch() -> TestResult {
+    let mut h = Harness::new()?;
     let input = format!("{GET}GET /missing HTTP/1.1\r\nHost: t\r\n\r\n{GET}");
-    let (used, next, out) = h.feed(input.as_bytes());
+    let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::KeepOpen));
-    let hello = h.answer("200 OK", "Hello, World!", "");
-    let missing = h.answer("404 Not Found", "Not Found\n", "");
+    let hello = h.answer("200 OK", "Hello, World!", "")?;
+    let missing = h.answer("404 Not Found", "Not Found\n", "")?;
     assert_eq!(out, format!("{hello}{missing}{hello}"));
     assert_eq!(h.http.requests, 3);
+    Ok(())
 }
 
 #[test]
-fn an_unfinished_head_is_left_unconsumed_with_its_timer_armed() {
-    let mut h = Harness::new();
-    let (used, next, out) = h.feed(b"GET / HT");
+fn an_unfinished_head_is_left_unconsumed_with_its_timer_armed() -> TestResult {
+    let mut h = Harness::new()?;
+    let (used, next, out) = h.feed(b"GET / HT")?;
     assert_eq!((used, next, out.as_str()), (0, Next::KeepOpen, ""));
+    let state = h.state()?;
     let ConnState::ReadingHead {
         scanned: 8,
         timer: Some(_),
-    } = h.state()
+    } = state
     else {
-        panic!("{:?}", h.state());
+        panic!("{state:?}");
     };
     // The loop offers it again with the rest behind it.
-    let (used, _, out) = h.feed(GET.as_bytes());
+    let (used, _, out) = h.feed(GET.as_bytes())?;
     assert_eq!(used, GET.len());
-    assert_eq!(out, h.answer("200 OK", "Hello, World!", ""));
-    assert_eq!(h.state(), ConnState::FRESH, "timer cancelled");
+    assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
+    assert_eq!(h.state()?, ConnState::FRESH, "timer cancelled");
     // A late timeout for the head that ended does nothing.
     h.http.header_timeout(&mut h.io, h.id);
-    assert_eq!(h.state(), ConnState::FRESH);
+    assert_eq!(h.state()?, ConnState::FRESH);
+    Ok(())
 }
 
 #[test]
-fn a_head_still_unfinished_at_its_timeout_is_closed() {
-    let mut h = Harness::new();
-    h.feed(b"GET / HTTP/1.1\r\nHost");
+fn a_head_still_unfinished_at_its_timeout_is_closed() -> TestResult {
+    let mut h = Harness::new()?;
+    h.feed(b"GET / HTTP/1.1\r\nHost")?;
     h.http.header_timeout(&mut h.io, h.id);
-    assert_eq!(h.state(), ConnState::Closing);
+    assert_eq!(h.state()?, ConnState::Closing);
+    Ok(())
 }
 
 #[test]
-fn a_body_is_discarded_across_reads_then_the_next_request_is_answered() {
-    let mut h = Harness::new();
+fn a_body_is_discarded_across_reads_then_the_next_request_is_answered() -> TestResult {
+    let mut h = Harness::new()?;
     let post = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123";
-    let (used, _, out) = h.feed(post.as_bytes());
+    let (used, _, out) = h.feed(post.as_bytes())?;
     assert_eq!(used, post.len());
-    assert_eq!(out, h.answer("404 Not Found", "Not Found\n", ""));
-    assert_eq!(h.state(), ConnState::DiscardingBody { left: 6 });
+    assert_eq!(out, h.answer("404 Not Found", "Not Found\n", "")?);
+    assert_eq!(h.state()?, ConnState::DiscardingBody { left: 6 });
     let rest = format!("456789{GET}");
-    let (used, _, out) = h.feed(rest.as_bytes());
+    let (used, _, out) = h.feed(rest.as_bytes())?;
     assert_eq!(used, rest.len());
-    assert_eq!(out, h.answer("200 OK", "Hello, World!", ""));
+    assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
+    Ok(())
 }
 
 #[test]
-fn nothing_after_a_closing_answer_is_parsed() {
-    let mut h = Harness::new();
+fn nothing_after_a_closing_answer_is_parsed() -> TestResult {
+    let mut h = Harness::new()?;
     let input = format!("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n{GET}");
-    let (used, next, out) = h.feed(input.as_bytes());
+    let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::Close));
     assert_eq!(
         out,
-        h.answer("200 OK", "Hello, World!", "Connection: close\r\n")
+        h.answer("200 OK", "Hello, World!", "Connection: close\r\n")?
     );
-    assert_eq!(h.state(), ConnState::Closing);
+    assert_eq!(h.state()?, ConnState::Closing);
+    Ok(())
 }
 
 #[test]
-fn errors_answer_and_close() {
+fn errors_answer_and_close() -> TestResult {
     for (input, status) in [
         ("NOT HTTP\r\n\r\n", "400 Bad Request"),
         (
@@ -137,40 +148,43 @@ fn errors_answer_and_close() {
             "501 Not Implemented",
         ),
     ] {
-        let mut h = Harness::new();
-        let (used, next, out) = h.feed(format!("{GET}{input}{GET}").as_bytes());
+        let mut h = Harness::new()?;
+        let (used, next, out) = h.feed(format!("{GET}{input}{GET}").as_bytes())?;
         assert_eq!(next, Next::Close);
         assert_eq!(used, GET.len() * 2 + input.len());
         let reason = status.split_once(' ').map(|(_, r)| r).unwrap_or_default();
-        let hello = h.answer("200 OK", "Hello, World!", "");
-        let error = h.answer(status, &format!("{reason}\n"), "Connection: close\r\n");
+        let hello = h.answer("200 OK", "Hello, World!", "")?;
+        let error = h.answer(status, &format!("{reason}\n"), "Connection: close\r\n")?;
         assert_eq!(out, format!("{hello}{error}"));
     }
+    Ok(())
 }
 
 #[test]
-fn http_1_0_head_and_expect_continue() {
-    let mut h = Harness::new();
-    let (_, next, out) = h.feed(b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+fn http_1_0_head_and_expect_continue() -> TestResult {
+    let mut h = Harness::new()?;
+    let (_, next, out) = h.feed(b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")?;
     assert_eq!(next, Next::KeepOpen);
-    let full = h.answer("200 OK", "Hello, World!", "Connection: keep-alive\r\n");
+    let full = h.answer("200 OK", "Hello, World!", "Connection: keep-alive\r\n")?;
     assert_eq!(out, full.trim_end_matches("Hello, World!"));
 
     let (_, _, out) =
-        h.feed(b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n");
+        h.feed(b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n")?;
     assert!(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
+    Ok(())
 }
 
 #[test]
-fn empty_lines_between_requests_are_skipped_not_kept() {
-    let mut h = Harness::new();
+fn empty_lines_between_requests_are_skipped_not_kept() -> TestResult {
+    let mut h = Harness::new()?;
     let input = format!("\r\n{GET}\r\n");
-    let (used, next, out) = h.feed(input.as_bytes());
+    let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::KeepOpen));
-    assert_eq!(out, h.answer("200 OK", "Hello, World!", ""));
+    assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
     assert_eq!(
-        h.state(),
+        h.state()?,
         ConnState::FRESH,
         "no header timer for a blank line"
     );
+    Ok(())
 }
