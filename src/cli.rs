@@ -92,7 +92,8 @@ pub enum Command {
             long,
             allow_negative_numbers = true,
             default_value_t = 10,
-            value_name = "SECS"
+            value_name = "SECS",
+            value_parser = seconds()
         )]
         header_timeout: u64,
         /// Options every server shares.
@@ -127,8 +128,8 @@ pub enum Command {
     /// for more replies, then exits.
     Client {
         /// Server address, e.g. 127.0.0.1:7000, `[::1]:7000` or localhost:7001.
-        #[arg(value_name = "ADDR", value_parser = resolve)]
-        addr: SocketAddr,
+        #[arg(value_name = "ADDR", value_parser = host_and_port)]
+        addr: String,
         /// Use UDP: one datagram per line.
         #[arg(long)]
         udp: bool,
@@ -137,6 +138,7 @@ pub enum Command {
             long,
             default_value_t = 1000,
             value_name = "MS",
+            value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS * 1000),
             allow_negative_numbers = true,
             requires = "udp"
         )]
@@ -160,18 +162,29 @@ impl Command {
     }
 }
 
-/// Parses `host:port`, resolving a name such as `localhost`.
-fn resolve(text: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
+/// Checks that `text` has the shape `HOST:PORT` with a valid port. The name
+/// is resolved later, when the client starts: a name that does not resolve
+/// is a runtime error (exit 1), not a usage error.
+fn host_and_port(text: &str) -> Result<String, String> {
+    if text.parse::<SocketAddr>().is_ok() {
+        return Ok(text.to_string());
     }
-    let mut addrs = text
-        .to_socket_addrs()
-        .map_err(|e| format!("not an address (HOST:PORT): {e}"))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("{text} resolves to no address"))
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(text.to_string())
+        }
+        _ => Err("expected HOST:PORT, e.g. 127.0.0.1:7000 or localhost:7001".to_string()),
+    }
+}
+
+/// The longest time any option takes, in seconds: about 31 years. Clocks
+/// cannot count much further ahead (an `Instant` plus 2^64 seconds
+/// overflows), and no timeout needs to.
+pub const MAX_SECONDS: u64 = 1_000_000_000;
+
+/// The parser for options in seconds: 0 to [`MAX_SECONDS`].
+fn seconds() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(0..=MAX_SECONDS)
 }
 
 /// Options every server shares.
@@ -187,7 +200,8 @@ pub struct ServerArgs {
         long,
         allow_negative_numbers = true,
         default_value_t = 0,
-        value_name = "SECS"
+        value_name = "SECS",
+        value_parser = seconds()
     )]
     pub idle_timeout: u64,
 
@@ -201,7 +215,8 @@ pub struct ServerArgs {
         long,
         allow_negative_numbers = true,
         default_value_t = 0,
-        value_name = "SECS"
+        value_name = "SECS",
+        value_parser = seconds()
     )]
     pub stats_interval: u64,
 
@@ -211,7 +226,8 @@ pub struct ServerArgs {
         long,
         allow_negative_numbers = true,
         default_value_t = 5,
-        value_name = "SECS"
+        value_name = "SECS",
+        value_parser = seconds()
     )]
     pub shutdown_timeout: u64,
 
@@ -303,12 +319,37 @@ mod tests {
             &["reactor", "echo", "--max-conns", "0"],
             &["reactor", "echo", "--bind", "nowhere"],
             &["reactor", "echo", "--idle-timeout", "soon"],
+            &["reactor", "echo", "--idle-timeout", "18446744073709551615"],
+            &[
+                "reactor",
+                "echo",
+                "--stats-interval",
+                "18446744073709551615",
+            ],
+            &[
+                "reactor",
+                "echo",
+                "--shutdown-timeout",
+                "18446744073709551615",
+            ],
+            &["reactor", "http", "--header-timeout", "9300000000000000000"],
+            &[
+                "reactor",
+                "client",
+                "--udp",
+                "--wait",
+                "18446744073709551615",
+                "[::1]:1",
+            ],
+            &["reactor", "client", "no-port-here"],
             &["reactor", "chat", "--max-line", "0"],
             &["reactor", "chat", "--max-line", "-1"],
             &["reactor", "http", "--header-timeout", "-1"],
         ] {
-            let err = Cli::try_parse_from(bad).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{bad:?}");
+            match Cli::try_parse_from(bad) {
+                Err(err) => assert_eq!(err.exit_code(), 2, "{bad:?}"),
+                Ok(cli) => panic!("{bad:?} was accepted: {cli:?}"),
+            }
         }
     }
 }

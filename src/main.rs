@@ -13,6 +13,7 @@ use reactor::client;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
+use reactor::reactor::NARRATION;
 use reactor::server::{serve, serve_udp_echo, Failure};
 
 fn main() -> ExitCode {
@@ -47,13 +48,13 @@ fn run(command: Command) -> Result<(), Failure> {
             udp: false,
             max_outbuf,
             ..
-        } => client::run_tcp(addr, max_outbuf),
+        } => client::run_tcp(&addr, max_outbuf),
         Command::Client {
             addr,
             udp: true,
             wait,
             ..
-        } => client::run_udp(addr, Duration::from_millis(wait)),
+        } => client::run_udp(&addr, Duration::from_millis(wait)),
         Command::Http {
             bind,
             header_timeout,
@@ -72,13 +73,14 @@ fn run(command: Command) -> Result<(), Failure> {
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).
-/// `--trace` narration is at trace level in the `reactor::reactor` module,
-/// so it is let through whatever the general level is.
+/// `--trace` narration is logged at trace level under its own target
+/// (`NARRATION`), which is let through whatever the general level is; the
+/// loop's other lines keep the level `-v`/`-q` chose.
 fn start_logging(cli: &Cli) {
     let trace = cli.command.server_args().is_some_and(|server| server.trace);
     let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
     if trace {
-        logger = logger.with_module_level("reactor::reactor", LevelFilter::Trace);
+        logger = logger.with_module_level(NARRATION, LevelFilter::Trace);
     }
     // Fails only if a logger is already set, which cannot happen here.
     let _ = logger.init();

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use log::{debug, info, warn};
 
@@ -30,9 +31,22 @@ pub fn serve<P: Protocol>(
     announce(scheme, addr)?;
     info!("{name} server listening on {addr}");
     handle_signals(reactor.handle())?;
+    run_to_the_end(&mut reactor, addr)
+}
+
+/// Runs the loop until graceful shutdown completes, then logs the one
+/// summary line of SPEC 7: the run's totals.
+fn run_to_the_end<P: Protocol>(reactor: &mut Reactor<P>, addr: SocketAddr) -> Result<(), Failure> {
+    let started = Instant::now();
     reactor
         .run()
-        .map_err(|e| format!("event loop failed on {addr}: {e}"))
+        .map_err(|e| format!("event loop failed on {addr}: {e}"))?;
+    info!(
+        "stopped after {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        reactor.stats()
+    );
+    Ok(())
 }
 
 /// Runs the UDP echo server on `bind` until SIGINT/SIGTERM.
@@ -50,9 +64,7 @@ pub fn serve_udp_echo(bind: SocketAddr, config: Config) -> Result<(), Failure> {
     announce("udp", addr)?;
     info!("udp-echo server listening on {addr}");
     handle_signals(reactor.handle())?;
-    reactor
-        .run()
-        .map_err(|e| format!("event loop failed on {addr}: {e}"))
+    run_to_the_end(&mut reactor, addr)
 }
 
 /// Prints the readiness line scripts wait for, and flushes it.

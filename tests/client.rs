@@ -122,8 +122,25 @@ fn udp_lines_are_datagrams_and_replies_are_lines() {
 }
 
 #[test]
-fn an_unresolvable_address_is_a_usage_error() {
-    let out = client(&["no-such-host.invalid:1"], Vec::new());
+fn a_malformed_address_is_a_usage_error() {
+    let out = client(&["no-port-here"], Vec::new());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error:") && stderr.contains("<ADDR>"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_a_runtime_error() {
+    let out = client(&["no-such-host.invalid:1"], Vec::new());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("cannot resolve no-such-host.invalid:1"),
+        "{stderr}"
+    );
 }

@@ -289,3 +289,17 @@ fn trace_narrates_each_turn() {
     let line = server.wait_for_log("readable -> read 5 B, wrote 5 B");
     assert!(line.contains("TRACE"), "{line}");
 }
+
+#[test]
+fn trace_does_not_lift_quiet_for_other_lines() {
+    let mut server = Server::start(&["-qq", "echo", "--trace"]);
+    let mut client = server.connect();
+    round_trip(&mut client, b"quiet");
+    drop(client);
+    server.wait_for_log("-> closed");
+    server.signal("TERM");
+    let (status, log) = server.wait_exit();
+    assert_eq!(status.code(), Some(0));
+    // Narration only: no debug line per connection, no info summary.
+    assert!(log.iter().all(|l| l.contains("TRACE")), "{log:#?}");
+}

@@ -403,7 +403,7 @@ fn idle_timeout_closes_a_silent_connection() {
 
 #[test]
 fn sigterm_exits_zero() {
-    let mut server = Server::start(&["http"]);
+    let mut server = Server::start(&["http", "-v"]);
     let mut client = Client::new(&server);
     client.send(GET);
     client.answer();

@@ -80,6 +80,22 @@ fn many_sockets_each_get_only_their_own_replies() {
 }
 
 #[test]
+fn ipv6_datagrams_over_65507_bytes_are_not_cut_short() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipping");
+        return;
+    }
+    let server = Server::start(&["udp-echo", "--bind", "[::1]:0"]);
+    let socket = socket_for(&server);
+    let payload = random_bytes(9, 65_527);
+    socket.send(&payload).expect("send");
+    let mut buf = vec![0; 70_000];
+    let n = socket.recv(&mut buf).expect("reply");
+    assert_eq!(n, payload.len());
+    assert!(buf[..n] == payload[..]);
+}
+
+#[test]
 fn ipv6_works_too() {
     if UdpSocket::bind("[::1]:0").is_err() {
         eprintln!("no IPv6 loopback here; skipping");
@@ -96,7 +112,7 @@ fn ipv6_works_too() {
 
 #[test]
 fn sigterm_exits_zero_with_a_summary_counting_datagrams() {
-    let mut server = Server::start(&["udp-echo"]);
+    let mut server = Server::start(&["udp-echo", "-v"]);
     let socket = socket_for(&server);
     let mut buf = [0u8; 16];
     for _ in 0..3 {

@@ -48,7 +48,8 @@ pub trait Client: Protocol {
 }
 
 /// Runs the TCP client against `server` until the server closes.
-pub fn run_tcp(server: SocketAddr, max_outbuf: u64) -> Result<(), Failure> {
+pub fn run_tcp(server: &str, max_outbuf: u64) -> Result<(), Failure> {
+    let server = resolve(server)?;
     let config = Config {
         max_outbuf: usize::try_from(max_outbuf).unwrap_or(usize::MAX),
         ..Config::default()
@@ -58,10 +59,22 @@ pub fn run_tcp(server: SocketAddr, max_outbuf: u64) -> Result<(), Failure> {
 
 /// Runs the UDP client against `server` until stdin ends and `wait`
 /// passes without replies.
-pub fn run_udp(server: SocketAddr, wait: Duration) -> Result<(), Failure> {
+pub fn run_udp(server: &str, wait: Duration) -> Result<(), Failure> {
+    let server = resolve(server)?;
     let client = udp::UdpClient::new(server, wait)
         .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
     run(Config::default(), client)
+}
+
+/// The first address `HOST:PORT` names (a literal address, or a name
+/// such as `localhost` looked up once, before the loop starts).
+fn resolve(server: &str) -> Result<SocketAddr, Failure> {
+    use std::net::ToSocketAddrs;
+    server
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {server}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {server}: no address"))
 }
 
 /// One loop, one client, until it stops itself (or Ctrl-C).

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use mio::net::UdpSocket;
 
-use crate::proto::udp_echo::MAX_DATAGRAM;
+use crate::proto::udp_echo::RECV_BUFFER;
 use crate::reactor::{ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId};
 
 use super::stdin::{Stdin, StdinRead};
@@ -84,7 +84,7 @@ impl UdpClient {
             interest: None,
             wait,
             wait_timer: None,
-            recv_buf: vec![0; MAX_DATAGRAM + 1],
+            recv_buf: vec![0; RECV_BUFFER],
             outcome: None,
         })
     }

@@ -29,10 +29,13 @@ use mio::net::UdpSocket;
 /// Datagrams handled per readiness event before the loop moves on.
 pub const RECV_BUDGET: usize = 64;
 
-/// The largest UDP payload over IPv4 (65535 minus the 8-byte UDP header
-/// and the 20-byte IP header); IPv6 allows 65527, so one buffer this size
-/// plus a little serves both.
+/// The largest UDP payload over IPv4: 65535 minus the 8-byte UDP header
+/// and the 20-byte IP header. (IPv6 allows 65527.)
 pub const MAX_DATAGRAM: usize = 65_507;
+
+/// The receive buffer: larger than any UDP payload over IPv4 or IPv6, so a
+/// datagram is never cut short.
+pub const RECV_BUFFER: usize = 65_536;
 
 /// Replies waiting for the socket to become writable, bounded in bytes.
 #[derive(Debug)]
@@ -108,7 +111,7 @@ impl UdpEcho {
         Ok(UdpEcho {
             socket: UdpSocket::bind(addr)?,
             pending: ReplyQueue::new(queue_limit),
-            buf: vec![0; MAX_DATAGRAM + 1],
+            buf: vec![0; RECV_BUFFER],
             interest: None,
         })
     }

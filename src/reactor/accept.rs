@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use log::{debug, trace, warn};
+use log::{debug, info, trace, warn};
 use mio::net::TcpStream;
 
 use super::io::TimerKind;
@@ -28,15 +28,29 @@ impl<P: Protocol> Reactor<P> {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer),
+                Ok((stream, peer)) => {
+                    if let Some(since) = self.out_of_fds_since.take() {
+                        info!(
+                            "file descriptors free again after {:.1} s: accepting",
+                            (self.io.now - since).as_secs_f64()
+                        );
+                    }
+                    self.admit(stream, peer)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.raw_os_error(), Some(EMFILE) | Some(ENFILE)) => {
-                    warn!(
-                        "out of file descriptors ({e}): pausing accept for {} ms, serving the {} open connections",
-                        ACCEPT_RETRY.as_millis(),
-                        self.io.conns.len()
-                    );
+                    // Warn once per shortage, not at every retry.
+                    if self.out_of_fds_since.is_none() {
+                        warn!(
+                            "out of file descriptors ({e}): accepting paused, retried every {} ms, serving the {} open connections",
+                            ACCEPT_RETRY.as_millis(),
+                            self.io.conns.len()
+                        );
+                        self.out_of_fds_since = Some(self.io.now);
+                    } else {
+                        debug!("still out of file descriptors: {e}");
+                    }
                     if let Acceptor::Accepting(listener) =
                         std::mem::replace(&mut self.acceptor, Acceptor::Closed)
                     {
@@ -83,7 +97,10 @@ impl<P: Protocol> Reactor<P> {
             Ok(id) => {
                 debug!("conn={id} peer={peer} opened");
                 if self.io.config.trace {
-                    trace!(" token listener readable -> accepted {peer} as conn {id}");
+                    trace!(
+                        target: super::NARRATION,
+                        " token 0 listener readable -> accepted {peer} as conn {id}"
+                    );
                 }
                 self.protocol.on_open(&mut self.io, id);
                 self.reap();

@@ -445,7 +445,11 @@ impl Io {
             Ok(()) => {
                 conn.interest = wanted;
                 if self.config.trace {
-                    trace!("  conn {id} interest -> {}", interest_name(wanted));
+                    trace!(
+                        target: super::NARRATION,
+                        "  conn {id} interest -> {}",
+                        interest_name(wanted)
+                    );
                 }
             }
             Err(e) => self.abort(id, CloseReason::Error(e)),

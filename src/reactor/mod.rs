@@ -72,6 +72,11 @@ use token::{source_number, LISTENER, WAKER};
 /// chatty peers each get their turn within milliseconds.
 pub const READ_BUDGET: usize = 16;
 
+/// The log target of `--trace` narration. Narration is logged under its
+/// own target, not the module's, so `--trace` can switch it on alone
+/// without letting the loop's other debug and info lines past `-q`.
+pub const NARRATION: &str = "reactor::narration";
+
 /// Events taken from the kernel per `poll`. More ready sockets than this
 /// simply wait for the next turn.
 const EVENTS_CAPACITY: usize = 1024;
@@ -104,7 +109,8 @@ pub struct Reactor<P: Protocol> {
     acceptor: Acceptor,
     phase: Phase,
     handle: Handle,
-    started: Instant,
+    /// Since when accepting has been failing for want of descriptors.
+    out_of_fds_since: Option<Instant>,
     /// When `--max-conns` refusal was last logged (warn at most once a second).
     last_refusal_warning: Option<Instant>,
 }
@@ -125,7 +131,7 @@ impl<P: Protocol> Reactor<P> {
             acceptor: Acceptor::Closed,
             phase: Phase::Running,
             handle: Handle::new(waker),
-            started: Instant::now(),
+            out_of_fds_since: None,
             last_refusal_warning: None,
         })
     }
@@ -154,6 +160,11 @@ impl<P: Protocol> Reactor<P> {
         (&mut self.protocol, &mut self.io)
     }
 
+    /// The counters (the shutdown summary is written from them).
+    pub fn stats(&self) -> &Stats {
+        &self.io.stats
+    }
+
     /// The protocol, after `run` returned (a client reads its outcome).
     pub fn protocol(&self) -> &P {
         &self.protocol
@@ -178,13 +189,6 @@ impl<P: Protocol> Reactor<P> {
             }
         };
         std::mem::swap(&mut events, &mut self.events);
-        if matches!(self.acceptor, Acceptor::Closed) && self.phase == Phase::Draining {
-            info!(
-                "stopped after {:.1} s: {}",
-                self.started.elapsed().as_secs_f64(),
-                self.io.stats
-            );
-        }
         result
     }
 
@@ -211,7 +215,9 @@ impl<P: Protocol> Reactor<P> {
             let waited = self.io.now - before_poll;
             let count = events.iter().count();
             trace!(
-                "poll woke: {count} events after {:.1} ms",
+                target: NARRATION,
+                "poll woke: {count} event{} after {:.1} ms",
+                if count == 1 { "" } else { "s" },
                 waited.as_secs_f64() * 1000.0
             );
         }
@@ -220,10 +226,11 @@ impl<P: Protocol> Reactor<P> {
             self.dispatch(event);
         }
         for id in revisit {
-            if self.io.config.trace {
-                trace!(" conn {id} still ready from last turn");
-            }
+            let (bytes_in, bytes_out) = (self.io.stats.bytes_in, self.io.stats.bytes_out);
             self.read(id, true);
+            if self.io.config.trace {
+                self.narrate(id, "still ready from last turn", bytes_in, bytes_out);
+            }
             self.reap();
         }
         for source in revisit_sources {
@@ -271,28 +278,32 @@ impl<P: Protocol> Reactor<P> {
             self.read(id, event.is_read_closed() || event.is_error());
         }
         if self.io.config.trace {
-            self.narrate(id, event, bytes_in, bytes_out);
+            let what = match (event.is_readable(), event.is_writable()) {
+                (true, true) => "readable+writable",
+                (false, true) => "writable",
+                _ => "readable",
+            };
+            self.narrate(id, what, bytes_in, bytes_out);
         }
         self.reap();
     }
 
     /// `--trace`: one line per connection event, in the SPEC's format.
-    fn narrate(&self, id: ConnId, event: &Event, bytes_in: u64, bytes_out: u64) {
-        let what = match (event.is_readable(), event.is_writable()) {
-            (true, true) => "readable+writable",
-            (false, true) => "writable",
-            _ => "readable",
-        };
+    fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
         let read = self.io.stats.bytes_in - bytes_in;
         let wrote = self.io.stats.bytes_out - bytes_out;
         match self.io.live(id) {
             Some(conn) => trace!(
+                target: NARRATION,
                 " token {id} {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
                 conn.output.len(),
                 interest_name(conn.interest),
                 conn.state
             ),
-            None => trace!(" token {id} {what} -> read {read} B, wrote {wrote} B -> closed"),
+            None => trace!(
+                target: NARRATION,
+                " token {id} {what} -> read {read} B, wrote {wrote} B -> closed"
+            ),
         }
     }
 

@@ -2,7 +2,7 @@
 //! closes, every connection is flushed and closed within
 //! `--shutdown-timeout`.
 
-use log::info;
+use log::debug;
 
 use super::io::TimerKind;
 use super::{Acceptor, CloseReason, Phase, Protocol, Reactor};
@@ -22,7 +22,7 @@ impl<P: Protocol> Reactor<P> {
     /// Stops accepting, tells the protocol, and closes every connection
     /// once its output is flushed, within `--shutdown-timeout`.
     fn begin_shutdown(&mut self) {
-        info!(
+        debug!(
             "shutting down: {} connections to flush (at most {} s)",
             self.io.conns.len(),
             self.io.config.shutdown_timeout.as_secs_f64()
