@@ -99,7 +99,7 @@ impl<P: Protocol> Reactor<P> {
                 if self.io.config.trace {
                     trace!(
                         target: super::NARRATION,
-                        " token 0 listener readable -> accepted {peer} as conn {id}"
+                        " listener readable -> accepted {peer} as conn {id}"
                     );
                 }
                 self.protocol.on_open(&mut self.io, id);

@@ -84,7 +84,8 @@ struct Room {
 pub struct ChatState {
     /// The members, by id.
     members: Slab<Member>,
-    /// Name to member, to keep names unique and find `/msg` recipients.
+    /// Name (in lower case, see [`name_key`]) to member, to keep names
+    /// unique and find `/msg` recipients.
     names: HashMap<String, MemberId>,
     /// The rooms with members, by name: a `BTreeMap` so `/rooms` comes out
     /// sorted.
@@ -138,7 +139,7 @@ impl ChatState {
             self.guests += 1;
             let name = format!("guest-{}", self.guests);
             // Someone may have taken this name with /nick already.
-            if !self.names.contains_key(&name) {
+            if !self.names.contains_key(&name_key(&name)) {
                 break name;
             }
         };
@@ -149,7 +150,7 @@ impl ChatState {
             room: String::new(),
             slot: 0,
         });
-        self.names.insert(name.clone(), id);
+        self.names.insert(name_key(&name), id);
         self.enter(id, LOBBY);
         let welcome = format(
             &mut self.scratch,
@@ -167,6 +168,15 @@ impl ChatState {
             return;
         }
         match frame {
+            Frame::Line(line) if line.chars().any(is_hidden_control) => {
+                // Terminal escapes and bells would act on everyone's screen;
+                // they are shown as U+FFFD instead.
+                let shown: String = line
+                    .chars()
+                    .map(|c| if is_hidden_control(c) { '\u{FFFD}' } else { c })
+                    .collect();
+                self.command(id, Command::parse(&shown), out)
+            }
             Frame::Line(line) => self.command(id, Command::parse(line), out),
             Frame::TooLong => {
                 let max = self.max_line;
@@ -214,7 +224,7 @@ impl ChatState {
                 tell_room(&self.rooms, &me.room, Some(id), line, out);
             }
             Command::Nick(name) => self.nick(id, name, out),
-            Command::Msg { to, text } => match self.names.get(to) {
+            Command::Msg { to, text } => match self.names.get(&name_key(to)) {
                 Some(&target) => {
                     let line = format(
                         &mut self.scratch,
@@ -231,7 +241,8 @@ impl ChatState {
                     .iter()
                     .map(|m| self.members[m.index()].name.as_str())
                     .collect();
-                names.sort_unstable();
+                // Sorted as people read names: `alice, bob, Zed`.
+                names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), *name));
                 let line = format!("* in #{}: {}", me.room, names.join(", "));
                 self.reply(id, format_args!("{line}"), out);
             }
@@ -270,12 +281,18 @@ impl ChatState {
         if me.name == name {
             return self.reply(id, format_args!("* you are now {name}"), out);
         }
-        if self.names.contains_key(name) {
+        // Names are unique whatever their case (`ann` and `ANN` are one
+        // person to a reader); a member may change the case of its own.
+        if self
+            .names
+            .get(&name_key(name))
+            .is_some_and(|&owner| owner != id)
+        {
             return self.reply(id, format_args!("! name {name} is taken"), out);
         }
         let (old, room) = (me.name.clone(), me.room.clone());
-        self.names.remove(&old);
-        self.names.insert(name.to_string(), id);
+        self.names.remove(&name_key(&old));
+        self.names.insert(name_key(name), id);
         self.members[id.index()].name = name.to_string();
         self.reply(id, format_args!("* you are now {name}"), out);
         let notice = format(&mut self.scratch, format_args!("* {old} is now {name}"));
@@ -305,7 +322,7 @@ impl ChatState {
         let room = self.members[id.index()].room.clone();
         self.exit(id);
         let member = self.members.remove(id.index());
-        self.names.remove(&member.name);
+        self.names.remove(&name_key(&member.name));
         let left = format(&mut self.scratch, format_args!("* {} left", member.name));
         tell_room(&self.rooms, &room, None, left, out);
     }
@@ -371,6 +388,17 @@ fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
     let _ = std::io::Write::write_fmt(scratch, args);
     scratch.push(b'\n');
     Rc::from(&scratch[..])
+}
+
+/// The key a name is unique under: names differ only if they differ in
+/// more than ASCII case (names are ASCII by the name rules).
+fn name_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// Control characters other than tab, which a terminal would act on.
+fn is_hidden_control(c: char) -> bool {
+    c.is_control() && c != '\t'
 }
 
 #[cfg(test)]

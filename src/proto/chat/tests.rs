@@ -409,3 +409,43 @@ fn room_membership_survives_many_moves() {
         ["* rooms: lobby (7), odd (3)"]
     );
 }
+
+#[test]
+fn names_are_unique_whatever_their_case() {
+    let mut h = Harness::new();
+    let ann = h.member();
+    let other = h.member();
+    h.send(ann, "/nick ann");
+    assert_eq!(
+        h.send(other, "/nick ANN").to(other),
+        ["! name ANN is taken"]
+    );
+    // The owner may change the case of its own name.
+    assert_eq!(h.send(ann, "/nick Ann").to(ann), ["* you are now Ann"]);
+    // And /msg finds it whatever the case it is written in.
+    assert_eq!(
+        h.send(other, "/msg aNN psst").to(ann),
+        ["[private] guest-2: psst"]
+    );
+}
+
+#[test]
+fn who_sorts_names_as_people_read_them() {
+    let mut h = Harness::new();
+    let a = h.member();
+    let b = h.member();
+    let c = h.member();
+    h.send(a, "/nick Zed");
+    h.send(b, "/nick bob");
+    h.send(c, "/nick alice");
+    assert_eq!(h.send(c, "/who").to(c), ["* in #lobby: alice, bob, Zed"]);
+}
+
+#[test]
+fn control_characters_do_not_reach_other_terminals() {
+    let mut h = Harness::new();
+    let sender = h.member();
+    let reader = h.member();
+    let heard = h.send(sender, "\u{1b}[2Jhi\u{7}\tthere");
+    assert_eq!(heard.to(reader), ["guest-1: \u{FFFD}[2Jhi\u{FFFD}\tthere"]);
+}
