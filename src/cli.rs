@@ -111,9 +111,9 @@ pub enum Command {
         /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:7002", value_name = "ADDR")]
         bind: SocketAddr,
-        /// Options every server shares.
+        /// The UDP server's options.
         #[command(flatten)]
-        server: ServerArgs,
+        udp: UdpArgs,
     },
 
     /// Interactive client: stdin to the server, the server to stdout.
@@ -150,13 +150,14 @@ pub enum Command {
 }
 
 impl Command {
-    /// The server options, for the commands that are servers.
-    pub fn server_args(&self) -> Option<&ServerArgs> {
+    /// The loop options, for the commands that are servers (logging needs
+    /// `--trace` before the command runs).
+    pub fn loop_args(&self) -> Option<&LoopArgs> {
         match self {
             Command::Echo { server, .. }
             | Command::Chat { server, .. }
-            | Command::Http { server, .. }
-            | Command::UdpEcho { server, .. } => Some(server),
+            | Command::Http { server, .. } => Some(&server.loop_args),
+            Command::UdpEcho { udp, .. } => Some(&udp.loop_args),
             Command::Client { .. } => None,
         }
     }
@@ -187,7 +188,7 @@ fn seconds() -> clap::builder::RangedU64ValueParser {
     clap::value_parser!(u64).range(0..=MAX_SECONDS)
 }
 
-/// Options every server shares.
+/// Options every TCP server shares.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// Most connections open at once; beyond it a new connection is
@@ -210,6 +211,27 @@ pub struct ServerArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_outbuf: u64,
 
+    /// Options of the loop itself.
+    #[command(flatten)]
+    pub loop_args: LoopArgs,
+}
+
+/// Options of the UDP echo server.
+#[derive(Debug, Clone, Args)]
+pub struct UdpArgs {
+    /// Most bytes of replies kept while the socket cannot take them at
+    /// once; replies beyond it are dropped and counted.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+
+    /// Options of the loop itself.
+    #[command(flatten)]
+    pub loop_args: LoopArgs,
+}
+
+/// Options of the loop itself, for every server.
+#[derive(Debug, Clone, Args)]
+pub struct LoopArgs {
     /// Log a line of counters this often, in seconds (0 = off).
     #[arg(
         long,
@@ -237,17 +259,43 @@ pub struct ServerArgs {
     pub trace: bool,
 }
 
+/// Zero means "off".
+fn seconds_or_off(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+impl LoopArgs {
+    /// The loop's configuration, with the defaults for what these options
+    /// do not cover.
+    fn config(&self) -> Config {
+        Config {
+            stats_interval: seconds_or_off(self.stats_interval),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            trace: self.trace,
+            ..Config::default()
+        }
+    }
+}
+
 impl ServerArgs {
     /// The loop's configuration these options describe.
     pub fn config(&self) -> Config {
-        let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
         Config {
             max_conns: self.max_conns as usize,
-            idle_timeout: seconds(self.idle_timeout),
+            idle_timeout: seconds_or_off(self.idle_timeout),
             max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
-            stats_interval: seconds(self.stats_interval),
-            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
-            trace: self.trace,
+            ..self.loop_args.config()
+        }
+    }
+}
+
+impl UdpArgs {
+    /// The loop's configuration these options describe (`max_outbuf`
+    /// bounds the reply queue).
+    pub fn config(&self) -> Config {
+        Config {
+            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            ..self.loop_args.config()
         }
     }
 }
@@ -298,7 +346,7 @@ mod tests {
     #[test]
     fn http_has_its_defaults() -> Result<(), std::net::AddrParseError> {
         let cli = Cli::parse_from(["reactor", "http", "--trace"]);
-        assert!(cli.command.server_args().is_some_and(|server| server.trace));
+        assert!(cli.command.loop_args().is_some_and(|args| args.trace));
         let Command::Http {
             bind,
             header_timeout,

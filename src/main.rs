@@ -42,7 +42,7 @@ fn run(command: Command) -> Result<(), Failure> {
             server.config(),
             Chat::new(max_line as usize),
         ),
-        Command::UdpEcho { bind, server } => serve_udp_echo(bind, server.config()),
+        Command::UdpEcho { bind, udp } => serve_udp_echo(bind, udp.config()),
         Command::Client {
             addr,
             udp: false,
@@ -77,7 +77,7 @@ fn run(command: Command) -> Result<(), Failure> {
 /// (`NARRATION`), which is let through whatever the general level is; the
 /// loop's other lines keep the level `-v`/`-q` chose.
 fn start_logging(cli: &Cli) {
-    let trace = cli.command.server_args().is_some_and(|server| server.trace);
+    let trace = cli.command.loop_args().is_some_and(|args| args.trace);
     let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
     if trace {
         logger = logger.with_module_level(NARRATION, LevelFilter::Trace);
