@@ -11,8 +11,13 @@
 //!   the buffered connection, timers, the waker. It knows no protocol; it
 //!   drives anything that implements [`reactor::Protocol`].
 //!   - `reactor/mod.rs`: one turn of the loop, and where each event goes.
+//!   - `reactor/protocol.rs`: the seam, the `Protocol` trait.
 //!   - `reactor/io.rs`: what a protocol may ask of the loop (send, close,
-//!     timers), and the one close sequence every connection follows.
+//!     timers); `reactor/close.rs`: the one close sequence every
+//!     connection follows.
+//!   - `reactor/accept.rs`, `reactor/shutdown.rs`: the listener and
+//!     graceful shutdown; `reactor/handle.rs`: the way in from other
+//!     threads.
 //!   - `reactor/conn.rs`: the buffered connection and its state machine.
 //!   - `reactor/outqueue.rs`: queued output, written with one `writev`.
 //!   - `reactor/timer.rs`: deadlines in order; the first bounds `poll`.

@@ -35,6 +35,7 @@
 //! again next turn without waiting for an event that will never come.
 
 mod accept;
+mod close;
 mod conn;
 mod handle;
 mod io;
