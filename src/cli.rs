@@ -20,7 +20,8 @@ use crate::reactor::Config;
 #[derive(Debug, Parser)]
 #[command(name = "reactor", version, propagate_version = true)]
 pub struct Cli {
-    /// More log output: -v debug (one line per connection), -vv trace.
+    /// More log output: -v debug (one line per connection), -vv trace,
+    /// -vvv also mio's own trace.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -158,6 +159,17 @@ impl Command {
             | Command::Chat { server, .. }
             | Command::Http { server, .. } => Some(&server.loop_args),
             Command::UdpEcho { udp, .. } => Some(&udp.loop_args),
+            Command::Client { .. } => None,
+        }
+    }
+
+    /// The loop options, to change before the command runs.
+    pub fn loop_args_mut(&mut self) -> Option<&mut LoopArgs> {
+        match self {
+            Command::Echo { server, .. }
+            | Command::Chat { server, .. }
+            | Command::Http { server, .. } => Some(&mut server.loop_args),
+            Command::UdpEcho { udp, .. } => Some(&mut udp.loop_args),
             Command::Client { .. } => None,
         }
     }

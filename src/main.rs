@@ -17,7 +17,13 @@ use reactor::reactor::NARRATION;
 use reactor::server::{serve, serve_udp_echo, Failure};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // At trace level (-vv) the loop's narration is the trace there is.
+    if cli.log_level() == LevelFilter::Trace {
+        if let Some(args) = cli.command.loop_args_mut() {
+            args.trace = true;
+        }
+    }
     start_logging(&cli);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,7 +84,12 @@ fn run(command: Command) -> Result<(), Failure> {
 /// loop's other lines keep the level `-v`/`-q` chose.
 fn start_logging(cli: &Cli) {
     let trace = cli.command.loop_args().is_some_and(|args| args.trace);
-    let mut logger = simple_logger::SimpleLogger::new().with_level(cli.log_level());
+    let level = cli.log_level();
+    let mut logger = simple_logger::SimpleLogger::new().with_level(level);
+    if cli.verbose < 3 {
+        // mio's own registration chatter is for -vvv; -vv is our trace.
+        logger = logger.with_module_level("mio", level.min(LevelFilter::Debug));
+    }
     if trace {
         logger = logger.with_module_level(NARRATION, LevelFilter::Trace);
     }
