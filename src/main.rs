@@ -10,6 +10,7 @@ use log::LevelFilter;
 
 use reactor::cli::{Cli, Command};
 use reactor::client;
+use reactor::load;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
@@ -18,6 +19,20 @@ use reactor::server::{serve, serve_udp_echo, Failure};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Load {
+        mode: load::Mode::Chat,
+        ..
+    } = cli.command
+    {
+        // A usage error (exit 2), not a half-working mode.
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::InvalidValue,
+                "--mode chat is not supported yet",
+            )
+            .exit();
+    }
     start_logging(&cli);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,6 +70,29 @@ fn run(command: Command) -> Result<(), Failure> {
             wait,
             ..
         } => client::run_udp(&addr, Duration::from_millis(wait)),
+        Command::Load {
+            addr,
+            mode,
+            connections,
+            duration,
+            size,
+            rate,
+            pipeline,
+            threads,
+            warmup,
+            json,
+        } => load::run(load::Options {
+            addr,
+            mode,
+            connections,
+            duration: Duration::from_secs(duration),
+            warmup: Duration::from_secs(warmup),
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            rate,
+            pipeline: usize::try_from(pipeline).unwrap_or(usize::MAX),
+            threads,
+            json,
+        }),
         Command::Http {
             bind,
             header_timeout,
