@@ -168,7 +168,8 @@ pub enum Command {
         #[arg(value_name = "ADDR", value_parser = host_and_port)]
         addr: String,
         /// What to send: echo (TCP, verified), udp (datagrams, verified,
-        /// lost after 1 s), http (GET / pipelined), chat.
+        /// lost after 1 s), http (GET / pipelined), chat (members of one
+        /// room publishing lines; needs --rate).
         #[arg(long, value_enum, default_value = "echo")]
         mode: Mode,
         /// Connections (UDP: sockets) over all threads.

@@ -35,7 +35,8 @@
 //!   outgoing connection in the slab, stdin as one more source.
 //! * [`load`]: `reactor load`, the load generator: generators as
 //!   protocols on the same loop, one loop per `--threads` thread.
-//!   - `load/echo.rs`, `load/http.rs`, `load/udp.rs`: one generator each.
+//!   - `load/echo.rs`, `load/http.rs`, `load/udp.rs`, `load/chat.rs`: one
+//!     generator each.
 //!   - `load/tally.rs`: the plan and the counts (HdrHistogram latency).
 //!   - `load/report.rs`: the table, the JSON, the progress line.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).

@@ -21,15 +21,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Load {
         mode: load::Mode::Chat,
+        rate: 0,
         ..
     } = cli.command
     {
-        // A usage error (exit 2), not a half-working mode.
+        // A usage error (exit 2), like any other bad combination of options.
         use clap::CommandFactory;
         Cli::command()
             .error(
-                clap::error::ErrorKind::InvalidValue,
-                "--mode chat is not supported yet",
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--mode chat needs --rate: a chat line gets no reply to pace a closed loop",
             )
             .exit();
     }

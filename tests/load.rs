@@ -134,8 +134,21 @@ fn a_closed_port_is_one_error_line_and_exit_one() {
 }
 
 #[test]
-fn chat_mode_is_refused_as_a_usage_error() {
+fn chat_load_delivers_every_line_to_every_other_member() {
+    let server = Server::start(&["chat"]);
+    let (code, report, stderr) = load(
+        server.addr,
+        &["--mode", "chat", "--connections", "5", "--rate", "500"],
+    );
+    let report = assert_clean(code, report, &stderr);
+    // 500 lines a second, each delivered to the 4 other members.
+    let ops = number(&report, &["ops"]);
+    assert!((1000..=2200).contains(&ops), "{ops} deliveries: {report}");
+}
+
+#[test]
+fn chat_without_a_rate_is_a_usage_error() {
     let (status, _, stderr) = run_to_exit(&["load", "127.0.0.1:1", "--mode", "chat"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("not supported yet"), "{stderr}");
+    assert!(stderr.contains("--rate"), "{stderr}");
 }

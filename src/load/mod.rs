@@ -8,6 +8,7 @@
 //! design of the servers, seen from the client side.
 //!
 //! * [`echo`]: TCP echo, every returned byte verified.
+//! * [`chat`]: members of one room publishing at a rate; fan-out latency.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
 //! * [`tally`]: the plan a loop follows and the counts it keeps.
@@ -19,6 +20,7 @@
 //! server keeps up, and latency counts from when each message was *meant*
 //! to leave; see `docs/05-load.md` on coordinated omission.
 
+pub mod chat;
 pub mod echo;
 pub mod http;
 pub mod report;
@@ -47,7 +49,7 @@ pub const TICK_EVERY: Duration = Duration::from_millis(1);
 pub enum Mode {
     /// TCP echo (`reactor echo`): payloads verified byte by byte.
     Echo,
-    /// Chat (`reactor chat`).
+    /// Chat (`reactor chat`): open loop only, latency per delivery.
     Chat,
     /// UDP echo (`reactor udp-echo`): datagrams verified, losses counted.
     Udp,
@@ -150,7 +152,7 @@ pub fn run(options: Options) -> Result<(), Failure> {
                     Mode::Echo => run_loop::<echo::EchoLoad>(plan, tally),
                     Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
                     Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
-                    Mode::Chat => Err("--mode chat is not supported yet".to_string()),
+                    Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
                 };
                 let _ = done.send(result);
             })
