@@ -63,7 +63,7 @@ impl ChatLoad {
 
     /// Publishes every line whose time has come, from every joined member.
     fn tick(&mut self, io: &mut Io) {
-        let now = io.now();
+        let now = Instant::now();
         for member in self.members.iter_mut().flatten() {
             if !member.joined {
                 continue;
@@ -85,8 +85,8 @@ impl ChatLoad {
     }
 
     /// One line received by member `id`.
-    fn line(&mut self, io: &mut Io, id: ConnId, line: &[u8]) {
-        let now = io.now();
+    fn line(&mut self, id: ConnId, line: &[u8]) {
+        let now = Instant::now();
         let start = self.plan.start;
         let Some(member) = self
             .members
@@ -167,7 +167,7 @@ impl Protocol for ChatLoad {
         while let Some(end) = input[consumed..].iter().position(|&b| b == b'\n') {
             let line = &input[consumed..consumed + end];
             consumed += end + 1;
-            self.line(io, id, line);
+            self.line(id, line);
         }
         if input.len() - consumed > MAX_LINE {
             self.tally.errors.mismatch += 1;

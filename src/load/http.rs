@@ -108,7 +108,7 @@ impl HttpLoad {
     }
 
     fn tick(&mut self, io: &mut Io) {
-        let now = io.now();
+        let now = Instant::now();
         let due: Vec<(ConnId, u64, u64)> = self
             .conns
             .iter()
@@ -182,7 +182,7 @@ impl Protocol for HttpLoad {
             conn.open = true;
         }
         if self.plan.interval.is_none() {
-            let now = io.now();
+            let now = Instant::now();
             self.send(io, id, self.plan.pipeline as u64, |_| now);
         } else {
             self.tick(io);
@@ -190,7 +190,7 @@ impl Protocol for HttpLoad {
     }
 
     fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
-        let now = io.now();
+        let now = Instant::now();
         let Some(conn) = self
             .conns
             .get_mut(id.index())

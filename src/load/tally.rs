@@ -1,6 +1,11 @@
 //! What one loop of the load generator is asked to do ([`Plan`]) and what
 //! it counted ([`Tally`]); the tallies of all loops merge into the report.
 //!
+//! Times are read from the clock (`Instant::now`) at each send and each
+//! completion, not taken from `Io::now`: the loop's time is shared by a
+//! whole turn, and one turn can read a megabyte and see several round
+//! trips, which would all measure as zero.
+//!
 //! Latency goes into an HdrHistogram: it keeps every value from 1 µs to an
 //! hour to 3 significant digits in a few tens of KiB, so p99.9 and max are
 //! exact to that precision however many operations there were, and the
