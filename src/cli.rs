@@ -159,7 +159,8 @@ pub enum Command {
     /// when each message was meant to leave, so a stalled server shows up
     /// as high latency instead of as fewer samples (no coordinated
     /// omission). Echo and UDP payloads are verified byte by byte; any
-    /// mismatch or loss makes the exit status 1.
+    /// mismatch or loss (or a message unanswered for a second at the end)
+    /// makes the exit status 1.
     ///
     /// Try: `reactor echo` in one terminal, `reactor load 127.0.0.1:7000
     /// --mode echo --duration 3` in another.

@@ -121,6 +121,33 @@ fn a_corrupted_byte_is_a_mismatch_and_exit_one() {
 }
 
 #[test]
+fn a_server_that_never_answers_is_timeouts_and_exit_one() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        // Accept and hold every connection, never reading or writing.
+        let held: Vec<_> = listener.incoming().take(2).collect();
+        std::thread::park();
+        drop(held);
+    });
+    let addr = addr.to_string();
+    let (status, stdout, stderr) = run_to_exit(&[
+        "load",
+        &addr,
+        "--json",
+        "--duration",
+        "2",
+        "--warmup",
+        "0",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("a JSON report");
+    assert_eq!(number(&report, &["errors", "timeout"]), 2, "{report}");
+}
+
+#[test]
 fn a_closed_port_is_one_error_line_and_exit_one() {
     let closed = {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

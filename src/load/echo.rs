@@ -14,7 +14,7 @@ use std::time::Instant;
 use crate::reactor::{CloseReason, ConnId, Io, Protocol};
 
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, END, TICK, TICK_EVERY};
+use super::{arm_timers, Generator, END, TICK, TICK_EVERY, TIMEOUT};
 
 /// The byte at `offset` of connection `number`'s stream: a multiplicative
 /// hash, so neighbouring bytes and neighbouring connections differ.
@@ -148,7 +148,16 @@ impl Generator for EchoLoad {
         arm_timers(io, &self.plan, self.plan.interval.is_some());
     }
 
-    fn finish(self, _now: Instant) -> Tally {
+    /// Messages still unanswered a second after they were sent, when the
+    /// run ends, count as timeouts.
+    fn finish(mut self, now: Instant) -> Tally {
+        self.tally.errors.timeout += self
+            .conns
+            .iter()
+            .flatten()
+            .flat_map(|conn| &conn.in_flight)
+            .filter(|&&sent| sent + TIMEOUT <= now)
+            .count() as u64;
         self.tally
     }
 }

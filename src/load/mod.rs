@@ -44,6 +44,11 @@ pub const TICK: u64 = 1;
 /// How often the tick runs: open-loop send times are kept to within this.
 pub const TICK_EVERY: Duration = Duration::from_millis(1);
 
+/// A TCP message (or HTTP request) still unanswered this long after it
+/// was sent, when the run ends, is a timeout; the same second after which
+/// a UDP datagram counts as lost.
+pub const TIMEOUT: Duration = Duration::from_secs(1);
+
 /// What to load the server with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
@@ -112,6 +117,8 @@ pub fn run(options: Options) -> Result<(), Failure> {
         ));
     }
     let threads = options.threads.clamp(1, options.connections);
+    // The report says how many loops really ran.
+    let options = Options { threads, ..options };
     if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
         return Err(format!(
             "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
@@ -210,10 +217,11 @@ fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Fail
     };
     print!("{text}");
     let errors = &total.errors;
-    if errors.mismatch > 0 || errors.lost > 0 {
+    // A message unanswered a second after it was sent is as good as lost.
+    if errors.mismatch > 0 || errors.lost > 0 || errors.timeout > 0 {
         return Err(format!(
-            "{addr}: {} mismatched and {} lost messages",
-            errors.mismatch, errors.lost
+            "{addr}: {} mismatched, {} lost and {} unanswered messages",
+            errors.mismatch, errors.lost, errors.timeout
         ));
     }
     Ok(())

@@ -63,7 +63,8 @@ pub struct Errors {
     pub connect: u64,
     /// Connections closed or reset by the server during the run.
     pub reset: u64,
-    /// Operations with no answer in time (UDP: one second).
+    /// TCP messages still unanswered a second after they were sent, at
+    /// the end of the run.
     pub timeout: u64,
     /// Answers whose bytes differ from what was sent.
     pub mismatch: u64,
