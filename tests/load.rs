@@ -179,3 +179,16 @@ fn chat_without_a_rate_is_a_usage_error() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--rate"), "{stderr}");
 }
+
+#[test]
+fn udp_to_a_closed_port_is_one_error_line_and_exit_one() {
+    let closed = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket.local_addr().expect("addr")
+    };
+    let (code, _, stderr) = load(closed, &["--mode", "udp", "--connections", "2"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(&closed.to_string()), "{stderr}");
+}

@@ -207,7 +207,10 @@ fn collect(
 /// Prints the report and decides the exit status.
 fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
     if total.connected == 0 {
-        let why = total.first_error.as_deref().unwrap_or("no connection made");
+        let why = total
+            .first_error
+            .as_deref()
+            .unwrap_or("no connection made, or (UDP) no reply");
         return Err(format!("cannot connect to {addr}: {why}"));
     }
     let text = if options.json {

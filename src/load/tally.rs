@@ -100,7 +100,7 @@ pub struct Tally {
     pub ops: u64,
     /// Payload bytes those operations carried back.
     pub bytes: u64,
-    /// Connections (or sockets) that were made.
+    /// Connections that were made (UDP: sockets that got a reply).
     pub connected: u64,
     /// Errors.
     pub errors: Errors,

@@ -46,6 +46,9 @@ struct Sock {
     sent: u64,
     /// Send times (open loop: intended) by sequence number.
     outstanding: BTreeMap<u64, Instant>,
+    /// Whether any reply came back: UDP has no connect, so a socket
+    /// counts as connected once the server has answered it.
+    answered: bool,
 }
 
 /// The UDP load generator for one loop.
@@ -133,6 +136,10 @@ impl UdpLoad {
         for _ in 0..RECV_BUDGET {
             match self.socks[n].socket.recv(&mut self.buf) {
                 Ok(len) => {
+                    if !self.socks[n].answered {
+                        self.socks[n].answered = true;
+                        self.tally.connected += 1;
+                    }
                     if let Some(sent) = self.verify(n, len) {
                         let now = Instant::now();
                         self.tally.complete(&self.plan, now, sent, len);
@@ -206,12 +213,12 @@ impl Generator for UdpLoad {
             });
             match opened {
                 Ok(socket) => {
-                    self.tally.connected += 1;
                     self.socks.push(Sock {
                         socket,
                         number,
                         sent: 0,
                         outstanding: BTreeMap::new(),
+                        answered: false,
                     });
                 }
                 Err(e) => self.tally.connect_failed(&e),
