@@ -38,6 +38,12 @@
 //!   - `proto/udp_echo.rs`: UDP echo, a protocol that owns its socket.
 //! * [`client`]: `reactor client`, the client side of the same loop: an
 //!   outgoing connection in the slab, stdin as one more source.
+//! * [`load`]: `reactor load`, the load generator: generators as
+//!   protocols on the same loop, one loop per `--threads` thread.
+//!   - `load/echo.rs`, `load/http.rs`, `load/udp.rs`, `load/chat.rs`: one
+//!     generator each.
+//!   - `load/tally.rs`: the plan and the counts (HdrHistogram latency).
+//!   - `load/report.rs`: the table, the JSON, the progress line.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).
 //! * [`server`]: wiring: limits, signals, the readiness line, then `run`.
 //!
@@ -49,6 +55,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod load;
 pub mod proto;
 pub mod reactor;
 pub mod server;

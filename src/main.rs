@@ -10,6 +10,7 @@ use log::LevelFilter;
 
 use reactor::cli::{Cli, Command};
 use reactor::client;
+use reactor::load;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
@@ -23,6 +24,21 @@ fn main() -> ExitCode {
         if let Some(args) = cli.command.loop_args_mut() {
             args.trace = true;
         }
+    }
+    if let Command::Load {
+        mode: load::Mode::Chat,
+        rate: 0,
+        ..
+    } = cli.command
+    {
+        // A usage error (exit 2), like any other bad combination of options.
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--mode chat needs --rate: a chat line gets no reply to pace a closed loop",
+            )
+            .exit();
     }
     start_logging(&cli);
     match run(cli.command) {
@@ -61,6 +77,29 @@ fn run(command: Command) -> Result<(), Failure> {
             wait,
             ..
         } => client::run_udp(&addr, Duration::from_millis(wait)),
+        Command::Load {
+            addr,
+            mode,
+            connections,
+            duration,
+            size,
+            rate,
+            pipeline,
+            threads,
+            warmup,
+            json,
+        } => load::run(load::Options {
+            addr,
+            mode,
+            connections,
+            duration: Duration::from_secs(duration),
+            warmup: Duration::from_secs(warmup),
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            rate,
+            pipeline: usize::try_from(pipeline).unwrap_or(usize::MAX),
+            threads,
+            json,
+        }),
         Command::Http {
             bind,
             header_timeout,

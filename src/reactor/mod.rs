@@ -171,6 +171,12 @@ impl<P: Protocol> Reactor<P> {
         &self.protocol
     }
 
+    /// The protocol, taking the loop apart once `run` returned (a load
+    /// generator hands back its counts this way; the sockets close here).
+    pub fn into_protocol(self) -> P {
+        self.protocol
+    }
+
     /// Runs until a graceful shutdown completes or the protocol stops it.
     pub fn run(&mut self) -> std::io::Result<()> {
         if let Some(every) = self.io.config.stats_interval {

@@ -32,8 +32,11 @@ pub const WAKER: Token = Token(1);
 /// First token a protocol may use for a source of its own
 /// (see [`source_token`]).
 const FIRST_SOURCE: usize = 2;
-/// How many protocol-owned sources one loop can have.
-pub const MAX_SOURCES: usize = 16;
+/// How many protocol-owned sources one loop can have: enough for the load
+/// generator's UDP sockets (one per simulated client). Source tokens have
+/// generation 0, so they never collide with a connection's token however
+/// many there are.
+pub const MAX_SOURCES: usize = 4096;
 
 /// The token for protocol-owned source number `n` (`n < MAX_SOURCES`),
 /// e.g. a UDP socket or stdin.

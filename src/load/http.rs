@@ -1,0 +1,301 @@
+//! `--mode http`: `GET /` on keep-alive connections, `--pipeline` deep.
+//!
+//! Responses are counted by parsing each status line and header block with
+//! `httparse::Response` and skipping the `Content-Length` bytes of body
+//! that follow; what has not arrived yet is left unconsumed and offered
+//! again with the next bytes (the loop keeps it). A status outside 2xx is
+//! an error; the response still counts as answered.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use crate::reactor::{CloseReason, ConnId, Io, Protocol};
+
+use super::tally::{Plan, Tally};
+use super::{arm_timers, Generator, END, TICK, TICK_EVERY, TIMEOUT};
+
+/// The request every connection sends.
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: reactor-load\r\n\r\n";
+
+/// Headers parsed per response; a response with more is an error.
+const MAX_HEADERS: usize = 32;
+
+/// A response head longer than this is not going to complete: an error.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// One connection's progress.
+#[derive(Debug)]
+struct Conn {
+    id: ConnId,
+    number: u64,
+    /// Requests sent so far.
+    sent: u64,
+    /// Send times (open loop: intended) of requests not answered yet.
+    in_flight: VecDeque<Instant>,
+    /// Body bytes of the current response still to skip.
+    body_left: usize,
+    /// Bytes of the current response so far (head and body).
+    response_bytes: usize,
+    /// Whether the current response's status was 2xx.
+    ok: bool,
+    open: bool,
+}
+
+/// What one attempt to read a response head found.
+enum Head {
+    /// A whole head of this many bytes: status and body length.
+    Complete(usize, u16, usize),
+    /// Not all of it yet.
+    Partial,
+    /// Not HTTP.
+    Invalid,
+}
+
+fn parse_head(input: &[u8]) -> Head {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(input) {
+        Ok(httparse::Status::Complete(n)) => {
+            let length = response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .and_then(|h| std::str::from_utf8(h.value).ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            Head::Complete(n, response.code.unwrap_or(0), length)
+        }
+        Ok(httparse::Status::Partial) if input.len() < MAX_HEAD => Head::Partial,
+        Ok(httparse::Status::Partial) | Err(_) => Head::Invalid,
+    }
+}
+
+/// The HTTP load generator for one loop.
+#[derive(Debug)]
+pub struct HttpLoad {
+    plan: Plan,
+    tally: Tally,
+    conns: Vec<Option<Conn>>,
+    out: Vec<u8>,
+}
+
+impl HttpLoad {
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.conns
+            .get_mut(id.index())
+            .and_then(Option::as_mut)
+            .filter(|conn| conn.id == id)
+    }
+
+    /// Sends requests on `id` up to message number `until`, stamping each
+    /// with `at(seq)`.
+    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, at: impl Fn(u64) -> Instant) {
+        let Some(conn) = self
+            .conns
+            .get_mut(id.index())
+            .and_then(Option::as_mut)
+            .filter(|conn| conn.id == id)
+        else {
+            return;
+        };
+        self.out.clear();
+        for _ in 0..count {
+            self.out.extend_from_slice(REQUEST);
+            conn.in_flight.push_back(at(conn.sent));
+            conn.sent += 1;
+        }
+        io.send(id, &self.out);
+    }
+
+    fn tick(&mut self, io: &mut Io) {
+        let now = Instant::now();
+        let due: Vec<(ConnId, u64, u64)> = self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|conn| conn.open)
+            .map(|conn| {
+                let mut count = 0;
+                while self
+                    .plan
+                    .intended(conn.number, conn.sent + count)
+                    .is_some_and(|at| at <= now)
+                {
+                    count += 1;
+                }
+                (conn.id, conn.number, count)
+            })
+            .filter(|&(_, _, count)| count > 0)
+            .collect();
+        for (id, number, count) in due {
+            let plan = self.plan.clone();
+            self.send(io, id, count, |seq| {
+                plan.intended(number, seq).unwrap_or(now)
+            });
+        }
+    }
+}
+
+impl Generator for HttpLoad {
+    fn new(plan: Plan, tally: Tally) -> HttpLoad {
+        HttpLoad {
+            plan,
+            tally,
+            conns: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn start(&mut self, io: &mut Io) {
+        for number in self.plan.numbers.clone() {
+            match io.connect(self.plan.addr) {
+                Ok(id) => {
+                    if self.conns.len() <= id.index() {
+                        self.conns.resize_with(id.index() + 1, || None);
+                    }
+                    self.conns[id.index()] = Some(Conn {
+                        id,
+                        number,
+                        sent: 0,
+                        in_flight: VecDeque::new(),
+                        body_left: 0,
+                        response_bytes: 0,
+                        ok: true,
+                        open: false,
+                    });
+                }
+                Err(e) => self.tally.connect_failed(&e),
+            }
+        }
+        arm_timers(io, &self.plan, self.plan.interval.is_some());
+    }
+
+    /// Messages still unanswered a second after they were sent, when the
+    /// run ends, count as timeouts.
+    fn finish(mut self, now: Instant) -> Tally {
+        self.tally.errors.timeout += self
+            .conns
+            .iter()
+            .flatten()
+            .flat_map(|conn| &conn.in_flight)
+            .filter(|&&sent| sent + TIMEOUT <= now)
+            .count() as u64;
+        self.tally
+    }
+}
+
+impl Protocol for HttpLoad {
+    fn on_open(&mut self, io: &mut Io, id: ConnId) {
+        self.tally.connected += 1;
+        if let Some(conn) = self.conn_mut(id) {
+            conn.open = true;
+        }
+        if self.plan.interval.is_none() {
+            let now = Instant::now();
+            self.send(io, id, self.plan.pipeline as u64, |_| now);
+        } else {
+            self.tick(io);
+        }
+    }
+
+    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
+        let now = Instant::now();
+        let Some(conn) = self
+            .conns
+            .get_mut(id.index())
+            .and_then(Option::as_mut)
+            .filter(|conn| conn.id == id)
+        else {
+            return input.len();
+        };
+        let mut consumed = 0;
+        let mut answered = 0;
+        loop {
+            if conn.body_left == 0 && conn.response_bytes > 0 {
+                // A whole response is in.
+                if let Some(sent) = conn.in_flight.pop_front() {
+                    if conn.ok {
+                        self.tally
+                            .complete(&self.plan, now, sent, conn.response_bytes);
+                    } else {
+                        self.tally.errors.status += 1;
+                    }
+                }
+                conn.response_bytes = 0;
+                answered += 1;
+            }
+            let rest = &input[consumed..];
+            if rest.is_empty() {
+                break;
+            }
+            if conn.body_left > 0 {
+                let skip = conn.body_left.min(rest.len());
+                conn.body_left -= skip;
+                conn.response_bytes += skip;
+                consumed += skip;
+                continue;
+            }
+            match parse_head(rest) {
+                Head::Complete(n, status, length) => {
+                    consumed += n;
+                    conn.response_bytes = n;
+                    conn.body_left = length;
+                    conn.ok = (200..300).contains(&status);
+                }
+                Head::Partial => break,
+                Head::Invalid => {
+                    self.tally.errors.mismatch += 1;
+                    self.conns[id.index()] = None;
+                    io.close(id, CloseReason::Requested);
+                    return input.len();
+                }
+            }
+        }
+        if self.plan.interval.is_none() && answered > 0 {
+            self.send(io, id, answered, |_| now);
+        }
+        consumed
+    }
+
+    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        let lost = conn.in_flight.len() as u64;
+        self.conns[id.index()] = None;
+        match reason {
+            CloseReason::ConnectFailed(e) => self.tally.connect_failed(e),
+            _ => {
+                self.tally.errors.reset += 1;
+                self.tally.errors.lost += lost;
+            }
+        }
+    }
+
+    fn on_timer(&mut self, io: &mut Io, key: u64) {
+        match key {
+            END => io.stop(),
+            TICK => {
+                self.tick(io);
+                io.set_timer(TICK_EVERY, TICK);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_gives_its_status_and_body_length() {
+        let response = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+        match parse_head(response) {
+            Head::Complete(n, 200, 13) => assert_eq!(n, response.len() - 13),
+            _ => panic!("not parsed"),
+        }
+        assert!(matches!(parse_head(b"HTTP/1.1 200 OK\r\n"), Head::Partial));
+        assert!(matches!(parse_head(b"garbage\r\n\r\n"), Head::Invalid));
+    }
+}

@@ -1,0 +1,259 @@
+//! `reactor load`: a load generator on the same event loop as the servers.
+//!
+//! Each generator is a [`Protocol`] like any other: its connections are
+//! outgoing ones made with [`Io::connect`] (UDP sockets are protocol
+//! sources), and its clock is the loop's timers. `--threads T` runs T
+//! independent loops, one per thread, and splits the connections among
+//! them; no thread ever serves one connection. That is the `--workers`
+//! design of the servers, seen from the client side.
+//!
+//! * [`echo`]: TCP echo, every returned byte verified.
+//! * [`chat`]: members of one room publishing at a rate; fan-out latency.
+//! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
+//! * [`udp`]: datagrams with a header, verified, lost after a second.
+//! * [`tally`]: the plan a loop follows and the counts it keeps.
+//! * [`report`]: the table, the JSON, the progress line.
+//!
+//! Closed loop (no `--rate`): each connection keeps `--pipeline` messages in
+//! flight and sends the next when one returns, so the server sets the pace.
+//! Open loop (`--rate`): messages leave on a schedule whether or not the
+//! server keeps up, and latency counts from when each message was *meant*
+//! to leave; see `docs/05-load.md` on coordinated omission.
+
+pub mod chat;
+pub mod echo;
+pub mod http;
+pub mod report;
+pub mod tally;
+pub mod udp;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use crate::reactor::{Config, Io, Protocol, Reactor, MAX_SOURCES};
+use crate::server::{raise_fd_limit, Failure};
+
+use tally::{Plan, Tally};
+
+/// Timer key: the run is over, stop the loop.
+pub const END: u64 = 0;
+/// Timer key: the periodic tick (open-loop sends, UDP loss checks).
+pub const TICK: u64 = 1;
+/// How often the tick runs: open-loop send times are kept to within this.
+pub const TICK_EVERY: Duration = Duration::from_millis(1);
+
+/// A TCP message (or HTTP request) still unanswered this long after it
+/// was sent, when the run ends, is a timeout; the same second after which
+/// a UDP datagram counts as lost.
+pub const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What to load the server with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// TCP echo (`reactor echo`): payloads verified byte by byte.
+    Echo,
+    /// Chat (`reactor chat`): open loop only, latency per delivery.
+    Chat,
+    /// UDP echo (`reactor udp-echo`): datagrams verified, losses counted.
+    Udp,
+    /// HTTP (`reactor http`, or any server answering `GET /`).
+    Http,
+}
+
+/// The command line's options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `HOST:PORT`, resolved when the run starts.
+    pub addr: String,
+    /// What to send.
+    pub mode: Mode,
+    /// Connections (UDP: sockets) over all threads.
+    pub connections: u64,
+    /// Measured seconds.
+    pub duration: Duration,
+    /// Seconds before measuring starts.
+    pub warmup: Duration,
+    /// Bytes per message.
+    pub size: usize,
+    /// Messages per second over all connections; 0 = closed loop.
+    pub rate: u64,
+    /// Messages in flight per connection (closed loop).
+    pub pipeline: usize,
+    /// Loops, one per thread.
+    pub threads: u64,
+    /// Print JSON instead of the table.
+    pub json: bool,
+}
+
+/// A generator: a protocol that can start its connections and hand back
+/// its tally when the loop is done.
+pub trait Generator: Protocol + Sized {
+    /// A generator for `plan`.
+    fn new(plan: Plan, tally: Tally) -> Self;
+    /// Opens the connections and arms the timers.
+    fn start(&mut self, io: &mut Io);
+    /// The counts, once the loop returned.
+    fn finish(self, now: Instant) -> Tally;
+}
+
+/// Arms the timers every generator uses: the end, and the tick if wanted.
+pub fn arm_timers(io: &mut Io, plan: &Plan, tick: bool) {
+    io.set_timer(plan.end.saturating_duration_since(io.now()), END);
+    if tick {
+        io.set_timer(TICK_EVERY, TICK);
+    }
+}
+
+/// Runs the load test and prints the report.
+pub fn run(options: Options) -> Result<(), Failure> {
+    let addr = resolve(&options.addr)?;
+    if options.mode == Mode::Udp && options.size > udp::MAX_SIZE {
+        return Err(format!(
+            "--size {} is over the {} bytes a UDP datagram can carry",
+            options.size,
+            udp::MAX_SIZE
+        ));
+    }
+    let threads = options.threads.clamp(1, options.connections);
+    // The report says how many loops really ran.
+    let options = Options { threads, ..options };
+    if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
+        return Err(format!(
+            "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
+            options.connections
+        ));
+    }
+    raise_fd_limit();
+    let start = Instant::now();
+    let warmup_end = start + options.warmup;
+    let interval = (options.rate > 0)
+        .then(|| Duration::from_secs_f64(options.connections as f64 / options.rate as f64));
+    let (done, results) = mpsc::channel();
+    let mut progress = Vec::new();
+    for t in 0..threads {
+        // Connections split as evenly as they go: loop t gets numbers
+        // [t*N/T, (t+1)*N/T).
+        let numbers = t * options.connections / threads..(t + 1) * options.connections / threads;
+        let plan = Plan {
+            addr,
+            numbers,
+            total_connections: options.connections,
+            size: options.size,
+            pipeline: options.pipeline,
+            interval,
+            start,
+            warmup_end,
+            end: warmup_end + options.duration,
+        };
+        let counter = Arc::new(AtomicU64::new(0));
+        progress.push(Arc::clone(&counter));
+        let done = done.clone();
+        let mode = options.mode;
+        std::thread::Builder::new()
+            .name(format!("load-{t}"))
+            .spawn(move || {
+                let tally = Tally::new(counter);
+                let result = match mode {
+                    Mode::Echo => run_loop::<echo::EchoLoad>(plan, tally),
+                    Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
+                    Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
+                    Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
+                };
+                let _ = done.send(result);
+            })
+            .map_err(|e| format!("cannot start a load thread: {e}"))?;
+    }
+    drop(done);
+    let total = collect(results, threads, &progress, start, warmup_end)?;
+    finish(&options, addr, &total)
+}
+
+/// Waits for every loop's tally, showing progress meanwhile.
+fn collect(
+    results: mpsc::Receiver<Result<Tally, Failure>>,
+    threads: u64,
+    progress: &[Arc<AtomicU64>],
+    start: Instant,
+    warmup_end: Instant,
+) -> Result<Tally, Failure> {
+    let mut line = report::Progress::new(start, warmup_end);
+    let mut total: Option<Tally> = None;
+    let mut received = 0;
+    while received < threads {
+        match results.recv_timeout(Duration::from_millis(500)) {
+            Ok(result) => {
+                received += 1;
+                let tally = result?;
+                match total.as_mut() {
+                    Some(total) => total.merge(&tally),
+                    None => total = Some(tally),
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let ops = progress.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+                line.show(ops);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("a load thread ended without a result".to_string())
+            }
+        }
+    }
+    line.clear();
+    total.ok_or_else(|| "no load thread ran".to_string())
+}
+
+/// Prints the report and decides the exit status.
+fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
+    if total.connected == 0 {
+        let why = total
+            .first_error
+            .as_deref()
+            .unwrap_or("no connection made, or (UDP) no reply");
+        return Err(format!("cannot connect to {addr}: {why}"));
+    }
+    let text = if options.json {
+        report::json(options, total)
+    } else {
+        report::table(options, addr, total)
+    };
+    print!("{text}");
+    let errors = &total.errors;
+    // A message unanswered a second after it was sent is as good as lost.
+    if errors.mismatch > 0 || errors.lost > 0 || errors.timeout > 0 {
+        return Err(format!(
+            "{addr}: {} mismatched, {} lost and {} unanswered messages",
+            errors.mismatch, errors.lost, errors.timeout
+        ));
+    }
+    Ok(())
+}
+
+/// One loop: the generator for `plan`, run until its end timer.
+fn run_loop<G: Generator>(plan: Plan, tally: Tally) -> Result<Tally, Failure> {
+    let config = Config {
+        // A generator reads everything it is sent; its own queue is bounded
+        // by what it chooses to send, never by a peer.
+        max_outbuf: 64 * 1024 * 1024,
+        ..Config::default()
+    };
+    let mut reactor = Reactor::new(config, G::new(plan, tally))
+        .map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let (generator, io) = reactor.parts();
+    generator.start(io);
+    reactor
+        .run()
+        .map_err(|e| format!("event loop failed: {e}"))?;
+    Ok(reactor.into_protocol().finish(Instant::now()))
+}
+
+/// The first address `HOST:PORT` names.
+fn resolve(server: &str) -> Result<SocketAddr, Failure> {
+    use std::net::ToSocketAddrs;
+    server
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {server}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("cannot resolve {server}: no address"))
+}

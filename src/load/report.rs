@@ -1,0 +1,185 @@
+//! What the user sees: the table (or one JSON object) at the end, and a
+//! progress line on a terminal while the run goes.
+//!
+//! The JSON is written by hand: it is one flat object of numbers and a few
+//! fixed strings, with nothing to escape but the address.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::tally::Tally;
+use super::{Mode, Options};
+
+/// Latency percentiles reported, with their names in the table and JSON.
+const PERCENTILES: [(&str, &str, f64); 4] = [
+    ("p50", "p50", 50.0),
+    ("p90", "p90", 90.0),
+    ("p99", "p99", 99.0),
+    ("p99.9", "p999", 99.9),
+];
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Echo => "echo",
+        Mode::Chat => "chat",
+        Mode::Udp => "udp",
+        Mode::Http => "http",
+    }
+}
+
+/// Operations per second and MiB per second over the measured time.
+fn throughput(options: &Options, total: &Tally) -> (f64, f64) {
+    let secs = options.duration.as_secs_f64().max(f64::MIN_POSITIVE);
+    (
+        total.ops as f64 / secs,
+        total.bytes as f64 / secs / (1024.0 * 1024.0),
+    )
+}
+
+/// The human-readable report.
+pub fn table(options: &Options, addr: SocketAddr, total: &Tally) -> String {
+    let (ops_per_sec, mib_per_sec) = throughput(options, total);
+    let loop_kind = match options.rate {
+        0 => format!("closed loop, pipeline {}", options.pipeline),
+        rate => format!("open loop, {rate} msgs/s"),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "load {} {addr}: {} connections on {} thread(s), {} B messages, {loop_kind}, {:.1} s measured",
+        mode_name(options.mode),
+        options.connections,
+        options.threads,
+        options.size,
+        options.duration.as_secs_f64()
+    );
+    let _ = writeln!(out, "  operations  {}", total.ops);
+    let _ = writeln!(
+        out,
+        "  throughput  {ops_per_sec:.0} ops/s, {mib_per_sec:.2} MiB/s"
+    );
+    let mut latency = String::new();
+    for (name, _, q) in PERCENTILES {
+        let _ = write!(
+            latency,
+            "{name} {} µs, ",
+            total.latency.value_at_percentile(q)
+        );
+    }
+    let _ = writeln!(out, "  latency     {latency}max {} µs", total.latency.max());
+    let e = &total.errors;
+    let _ = writeln!(
+        out,
+        "  errors      {} (connect {}, reset {}, timeout {}, mismatch {}, lost {}, status {})",
+        e.total(),
+        e.connect,
+        e.reset,
+        e.timeout,
+        e.mismatch,
+        e.lost,
+        e.status
+    );
+    out
+}
+
+/// The report as one JSON object on one line.
+pub fn json(options: &Options, total: &Tally) -> String {
+    let (ops_per_sec, mib_per_sec) = throughput(options, total);
+    let mut latency = String::new();
+    for (_, key, q) in PERCENTILES {
+        let _ = write!(
+            latency,
+            "\"{key}\":{},",
+            total.latency.value_at_percentile(q)
+        );
+    }
+    let e = &total.errors;
+    format!(
+        concat!(
+            "{{\"mode\":\"{}\",\"connections\":{},\"threads\":{},\"size\":{},",
+            "\"rate\":{},\"pipeline\":{},\"duration_s\":{},\"ops\":{},",
+            "\"ops_per_sec\":{:.1},\"mib_per_sec\":{:.3},\"bytes\":{},",
+            "\"latency_us\":{{{}\"max\":{}}},",
+            "\"errors\":{{\"total\":{},\"connect\":{},\"reset\":{},\"timeout\":{},",
+            "\"mismatch\":{},\"lost\":{},\"status\":{}}}}}\n"
+        ),
+        mode_name(options.mode),
+        options.connections,
+        options.threads,
+        options.size,
+        options.rate,
+        options.pipeline,
+        options.duration.as_secs_f64(),
+        total.ops,
+        ops_per_sec,
+        mib_per_sec,
+        total.bytes,
+        latency,
+        total.latency.max(),
+        e.total(),
+        e.connect,
+        e.reset,
+        e.timeout,
+        e.mismatch,
+        e.lost,
+        e.status
+    )
+}
+
+/// The live line on stderr, shown only when stderr is a terminal (a log
+/// file or a pipe gets no carriage-return noise).
+#[derive(Debug)]
+pub struct Progress {
+    on_terminal: bool,
+    start: Instant,
+    warmup_end: Instant,
+    last: Option<(Instant, u64)>,
+}
+
+impl Progress {
+    /// A progress line for a run that started at `start`.
+    pub fn new(start: Instant, warmup_end: Instant) -> Progress {
+        Progress {
+            on_terminal: std::io::stderr().is_terminal(),
+            start,
+            warmup_end,
+            last: None,
+        }
+    }
+
+    /// Shows the operations counted so far, and the recent rate.
+    pub fn show(&mut self, ops: u64) {
+        if !self.on_terminal {
+            return;
+        }
+        let now = Instant::now();
+        let rate = match self.last {
+            Some((at, before)) if now > at => (ops - before) as f64 / (now - at).as_secs_f64(),
+            _ => 0.0,
+        };
+        self.last = Some((now, ops));
+        let phase = if now < self.warmup_end {
+            "warm-up"
+        } else {
+            "running"
+        };
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(
+            stderr,
+            "\r\x1b[2K{phase} {:.1} s: {ops} ops, {rate:.0} ops/s",
+            (now - self.start).as_secs_f64()
+        );
+        let _ = stderr.flush();
+    }
+
+    /// Removes the line before the report is printed.
+    pub fn clear(&self) {
+        if self.on_terminal && self.last.is_some() {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        }
+    }
+}
