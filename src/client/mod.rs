@@ -68,7 +68,7 @@ pub fn run_udp(server: &str, wait: Duration) -> Result<(), Failure> {
 
 /// The first address `HOST:PORT` names (a literal address, or a name
 /// such as `localhost` looked up once, before the loop starts).
-fn resolve(server: &str) -> Result<SocketAddr, Failure> {
+pub(crate) fn resolve(server: &str) -> Result<SocketAddr, Failure> {
     use std::net::ToSocketAddrs;
     server
         .to_socket_addrs()

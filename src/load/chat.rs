@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use crate::reactor::{CloseReason, ConnId, Io, Protocol};
 
+use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, END, TICK, TICK_EVERY};
+use super::{arm_timers, Generator};
 
 /// A line longer than this without its `\n` is not a chat line: an error.
 const MAX_LINE: usize = 64 * 1024;
@@ -35,12 +36,22 @@ struct Member {
     expected: HashMap<u64, u64>,
 }
 
+impl Tracked for Member {
+    fn id(&self) -> ConnId {
+        self.id
+    }
+
+    fn schedule(&self) -> Option<(u64, u64)> {
+        self.joined.then_some((self.number, self.sent))
+    }
+}
+
 /// The chat load generator for one loop.
 #[derive(Debug)]
 pub struct ChatLoad {
     plan: Plan,
     tally: Tally,
-    members: Vec<Option<Member>>,
+    members: Conns<Member>,
     out: String,
 }
 
@@ -54,17 +65,10 @@ fn parse_delivery(text: &str) -> Option<(u64, u64, u64)> {
 }
 
 impl ChatLoad {
-    fn member_mut(&mut self, id: ConnId) -> Option<&mut Member> {
-        self.members
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|m| m.id == id)
-    }
-
     /// Publishes every line whose time has come, from every joined member.
     fn tick(&mut self, io: &mut Io) {
         let now = Instant::now();
-        for member in self.members.iter_mut().flatten() {
+        for member in self.members.iter_mut() {
             if !member.joined {
                 continue;
             }
@@ -88,12 +92,7 @@ impl ChatLoad {
     fn line(&mut self, id: ConnId, line: &[u8]) {
         let now = Instant::now();
         let start = self.plan.start;
-        let Some(member) = self
-            .members
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|m| m.id == id)
-        else {
+        let Some(member) = self.members.get_mut(id) else {
             return;
         };
         let text = String::from_utf8_lossy(line);
@@ -126,29 +125,20 @@ impl Generator for ChatLoad {
         ChatLoad {
             plan,
             tally,
-            members: Vec::new(),
+            members: Conns::default(),
             out: String::new(),
         }
     }
 
     fn start(&mut self, io: &mut Io) {
-        for number in self.plan.numbers.clone() {
-            match io.connect(self.plan.addr) {
-                Ok(id) => {
-                    if self.members.len() <= id.index() {
-                        self.members.resize_with(id.index() + 1, || None);
-                    }
-                    self.members[id.index()] = Some(Member {
-                        id,
-                        number,
-                        joined: false,
-                        sent: 0,
-                        expected: HashMap::new(),
-                    });
-                }
-                Err(e) => self.tally.connect_failed(&e),
-            }
-        }
+        self.members
+            .open_all(io, &self.plan, &mut self.tally, |id, number| Member {
+                id,
+                number,
+                joined: false,
+                sent: 0,
+                expected: HashMap::new(),
+            });
         arm_timers(io, &self.plan, true);
     }
 
@@ -171,7 +161,7 @@ impl Protocol for ChatLoad {
         }
         if input.len() - consumed > MAX_LINE {
             self.tally.errors.mismatch += 1;
-            self.members[id.index()] = None;
+            self.members.remove(id);
             io.close(id, CloseReason::Requested);
             return input.len();
         }
@@ -179,25 +169,15 @@ impl Protocol for ChatLoad {
     }
 
     fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
-        if self.member_mut(id).is_none() {
-            return;
-        }
-        self.members[id.index()] = None;
-        match reason {
-            CloseReason::ConnectFailed(e) => self.tally.connect_failed(e),
-            _ => self.tally.errors.reset += 1,
+        // A lost delivery shows up as a gap at the other members, so
+        // nothing in flight is counted here.
+        if self.members.remove(id).is_some() {
+            conns::count_close(&mut self.tally, reason, 0);
         }
     }
 
     fn on_timer(&mut self, io: &mut Io, key: u64) {
-        match key {
-            END => io.stop(),
-            TICK => {
-                self.tick(io);
-                io.set_timer(TICK_EVERY, TICK);
-            }
-            _ => {}
-        }
+        conns::on_timer(io, key, |io| self.tick(io));
     }
 }
 

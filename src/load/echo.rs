@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use crate::reactor::{CloseReason, ConnId, Io, Protocol};
 
+use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, END, TICK, TICK_EVERY, TIMEOUT};
+use super::{arm_timers, Generator};
 
 /// The byte at `offset` of connection `number`'s stream: a multiplicative
 /// hash, so neighbouring bytes and neighbouring connections differ.
@@ -42,34 +43,33 @@ struct Conn {
     open: bool,
 }
 
+impl Tracked for Conn {
+    fn id(&self) -> ConnId {
+        self.id
+    }
+
+    fn schedule(&self) -> Option<(u64, u64)> {
+        self.open.then_some((self.number, self.sent))
+    }
+}
+
 /// The echo load generator for one loop.
 #[derive(Debug)]
 pub struct EchoLoad {
     plan: Plan,
     tally: Tally,
     /// Connections by slab index.
-    conns: Vec<Option<Conn>>,
+    conns: Conns<Conn>,
     /// Reused buffer for building messages.
     out: Vec<u8>,
 }
 
 impl EchoLoad {
-    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
-        self.conns
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id == id)
-    }
-
-    /// Sends `count` more messages on `id`, each stamped `at`.
-    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, at: impl Fn(u64) -> Instant) {
+    /// Sends `count` more messages on `id`, each stamped with when it was
+    /// meant to leave (closed loop: `now`).
+    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, now: Instant) {
         let size = self.plan.size as u64;
-        let Some(conn) = self
-            .conns
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id == id)
-        else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         self.out.clear();
@@ -77,7 +77,9 @@ impl EchoLoad {
             let first = conn.sent * size;
             self.out
                 .extend((first..first + size).map(|offset| pattern(conn.number, offset)));
-            conn.in_flight.push_back(at(conn.sent));
+            // Open loop: latency counts from when it was meant to leave.
+            let stamp = self.plan.intended(conn.number, conn.sent).unwrap_or(now);
+            conn.in_flight.push_back(stamp);
             conn.sent += 1;
         }
         io.send(id, &self.out);
@@ -86,32 +88,8 @@ impl EchoLoad {
     /// Open loop: sends every message whose time has come.
     fn tick(&mut self, io: &mut Io) {
         let now = Instant::now();
-        let due: Vec<(ConnId, u64)> = self
-            .conns
-            .iter()
-            .flatten()
-            .filter(|conn| conn.open)
-            .map(|conn| {
-                let mut count = 0;
-                while self
-                    .plan
-                    .intended(conn.number, conn.sent + count)
-                    .is_some_and(|at| at <= now)
-                {
-                    count += 1;
-                }
-                (conn.id, count)
-            })
-            .filter(|&(_, count)| count > 0)
-            .collect();
-        for (id, count) in due {
-            let Some(number) = self.conn_mut(id).map(|conn| conn.number) else {
-                continue;
-            };
-            let plan = self.plan.clone();
-            self.send(io, id, count, |seq| {
-                plan.intended(number, seq).unwrap_or(now)
-            });
+        for (id, count) in self.conns.due(&self.plan, now) {
+            self.send(io, id, count, now);
         }
     }
 }
@@ -121,43 +99,29 @@ impl Generator for EchoLoad {
         EchoLoad {
             plan,
             tally,
-            conns: Vec::new(),
+            conns: Conns::default(),
             out: Vec::new(),
         }
     }
 
     fn start(&mut self, io: &mut Io) {
-        for number in self.plan.numbers.clone() {
-            match io.connect(self.plan.addr) {
-                Ok(id) => {
-                    if self.conns.len() <= id.index() {
-                        self.conns.resize_with(id.index() + 1, || None);
-                    }
-                    self.conns[id.index()] = Some(Conn {
-                        id,
-                        number,
-                        sent: 0,
-                        received: 0,
-                        in_flight: VecDeque::new(),
-                        open: false,
-                    });
-                }
-                Err(e) => self.tally.connect_failed(&e),
-            }
-        }
+        self.conns
+            .open_all(io, &self.plan, &mut self.tally, |id, number| Conn {
+                id,
+                number,
+                sent: 0,
+                received: 0,
+                in_flight: VecDeque::new(),
+                open: false,
+            });
         arm_timers(io, &self.plan, self.plan.interval.is_some());
     }
 
     /// Messages still unanswered a second after they were sent, when the
     /// run ends, count as timeouts.
     fn finish(mut self, now: Instant) -> Tally {
-        self.tally.errors.timeout += self
-            .conns
-            .iter()
-            .flatten()
-            .flat_map(|conn| &conn.in_flight)
-            .filter(|&&sent| sent + TIMEOUT <= now)
-            .count() as u64;
+        let in_flight = self.conns.iter().flat_map(|conn| &conn.in_flight);
+        self.tally.errors.timeout += conns::timeouts(in_flight, now);
         self.tally
     }
 }
@@ -167,12 +131,12 @@ impl Protocol for EchoLoad {
         self.tally.connected += 1;
         let pipeline = self.plan.pipeline as u64;
         let closed_loop = self.plan.interval.is_none();
-        if let Some(conn) = self.conn_mut(id) {
+        if let Some(conn) = self.conns.get_mut(id) {
             conn.open = true;
         }
         if closed_loop {
             let now = Instant::now();
-            self.send(io, id, pipeline, |_| now);
+            self.send(io, id, pipeline, now);
         } else {
             self.tick(io);
         }
@@ -181,12 +145,7 @@ impl Protocol for EchoLoad {
     fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
         let size = self.plan.size as u64;
         let now = Instant::now();
-        let Some(conn) = self
-            .conns
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id == id)
-        else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return input.len();
         };
         let before = conn.received;
@@ -200,7 +159,7 @@ impl Protocol for EchoLoad {
             // The stream is out of step from here on: one mismatch, and
             // this connection is done.
             self.tally.errors.mismatch += 1;
-            self.conns[id.index()] = None;
+            self.conns.remove(id);
             io.close(id, CloseReason::Requested);
             return input.len();
         }
@@ -212,35 +171,19 @@ impl Protocol for EchoLoad {
             }
         }
         if self.plan.interval.is_none() && done > 0 {
-            self.send(io, id, done, |_| now);
+            self.send(io, id, done, now);
         }
         input.len()
     }
 
     fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
-        let Some(conn) = self.conn_mut(id) else {
-            return;
-        };
-        let lost = conn.in_flight.len() as u64;
-        self.conns[id.index()] = None;
-        match reason {
-            CloseReason::ConnectFailed(e) => self.tally.connect_failed(e),
-            _ => {
-                self.tally.errors.reset += 1;
-                self.tally.errors.lost += lost;
-            }
+        if let Some(conn) = self.conns.remove(id) {
+            conns::count_close(&mut self.tally, reason, conn.in_flight.len() as u64);
         }
     }
 
     fn on_timer(&mut self, io: &mut Io, key: u64) {
-        match key {
-            END => io.stop(),
-            TICK => {
-                self.tick(io);
-                io.set_timer(TICK_EVERY, TICK);
-            }
-            _ => {}
-        }
+        conns::on_timer(io, key, |io| self.tick(io));
     }
 }
 

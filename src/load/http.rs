@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use crate::reactor::{CloseReason, ConnId, Io, Protocol};
 
+use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, END, TICK, TICK_EVERY, TIMEOUT};
+use super::{arm_timers, Generator};
 
 /// The request every connection sends.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: reactor-load\r\n\r\n";
@@ -39,6 +40,16 @@ struct Conn {
     /// Whether the current response's status was 2xx.
     ok: bool,
     open: bool,
+}
+
+impl Tracked for Conn {
+    fn id(&self) -> ConnId {
+        self.id
+    }
+
+    fn schedule(&self) -> Option<(u64, u64)> {
+        self.open.then_some((self.number, self.sent))
+    }
 }
 
 /// What one attempt to read a response head found.
@@ -75,63 +86,33 @@ fn parse_head(input: &[u8]) -> Head {
 pub struct HttpLoad {
     plan: Plan,
     tally: Tally,
-    conns: Vec<Option<Conn>>,
+    conns: Conns<Conn>,
     out: Vec<u8>,
 }
 
 impl HttpLoad {
-    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
-        self.conns
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id == id)
-    }
-
-    /// Sends requests on `id` up to message number `until`, stamping each
-    /// with `at(seq)`.
-    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, at: impl Fn(u64) -> Instant) {
-        let Some(conn) = self
-            .conns
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id == id)
-        else {
+    /// Sends `count` more requests on `id`, each stamped with when it was
+    /// meant to leave (closed loop: `now`).
+    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, now: Instant) {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         self.out.clear();
         for _ in 0..count {
             self.out.extend_from_slice(REQUEST);
-            conn.in_flight.push_back(at(conn.sent));
+            // Open loop: latency counts from when it was meant to leave.
+            let stamp = self.plan.intended(conn.number, conn.sent).unwrap_or(now);
+            conn.in_flight.push_back(stamp);
             conn.sent += 1;
         }
         io.send(id, &self.out);
     }
 
+    /// Open loop: sends every message whose time has come.
     fn tick(&mut self, io: &mut Io) {
         let now = Instant::now();
-        let due: Vec<(ConnId, u64, u64)> = self
-            .conns
-            .iter()
-            .flatten()
-            .filter(|conn| conn.open)
-            .map(|conn| {
-                let mut count = 0;
-                while self
-                    .plan
-                    .intended(conn.number, conn.sent + count)
-                    .is_some_and(|at| at <= now)
-                {
-                    count += 1;
-                }
-                (conn.id, conn.number, count)
-            })
-            .filter(|&(_, _, count)| count > 0)
-            .collect();
-        for (id, number, count) in due {
-            let plan = self.plan.clone();
-            self.send(io, id, count, |seq| {
-                plan.intended(number, seq).unwrap_or(now)
-            });
+        for (id, count) in self.conns.due(&self.plan, now) {
+            self.send(io, id, count, now);
         }
     }
 }
@@ -141,45 +122,31 @@ impl Generator for HttpLoad {
         HttpLoad {
             plan,
             tally,
-            conns: Vec::new(),
+            conns: Conns::default(),
             out: Vec::new(),
         }
     }
 
     fn start(&mut self, io: &mut Io) {
-        for number in self.plan.numbers.clone() {
-            match io.connect(self.plan.addr) {
-                Ok(id) => {
-                    if self.conns.len() <= id.index() {
-                        self.conns.resize_with(id.index() + 1, || None);
-                    }
-                    self.conns[id.index()] = Some(Conn {
-                        id,
-                        number,
-                        sent: 0,
-                        in_flight: VecDeque::new(),
-                        body_left: 0,
-                        response_bytes: 0,
-                        ok: true,
-                        open: false,
-                    });
-                }
-                Err(e) => self.tally.connect_failed(&e),
-            }
-        }
+        self.conns
+            .open_all(io, &self.plan, &mut self.tally, |id, number| Conn {
+                id,
+                number,
+                sent: 0,
+                in_flight: VecDeque::new(),
+                body_left: 0,
+                response_bytes: 0,
+                ok: true,
+                open: false,
+            });
         arm_timers(io, &self.plan, self.plan.interval.is_some());
     }
 
-    /// Messages still unanswered a second after they were sent, when the
+    /// Requests still unanswered a second after they were sent, when the
     /// run ends, count as timeouts.
     fn finish(mut self, now: Instant) -> Tally {
-        self.tally.errors.timeout += self
-            .conns
-            .iter()
-            .flatten()
-            .flat_map(|conn| &conn.in_flight)
-            .filter(|&&sent| sent + TIMEOUT <= now)
-            .count() as u64;
+        let in_flight = self.conns.iter().flat_map(|conn| &conn.in_flight);
+        self.tally.errors.timeout += conns::timeouts(in_flight, now);
         self.tally
     }
 }
@@ -187,12 +154,12 @@ impl Generator for HttpLoad {
 impl Protocol for HttpLoad {
     fn on_open(&mut self, io: &mut Io, id: ConnId) {
         self.tally.connected += 1;
-        if let Some(conn) = self.conn_mut(id) {
+        if let Some(conn) = self.conns.get_mut(id) {
             conn.open = true;
         }
         if self.plan.interval.is_none() {
             let now = Instant::now();
-            self.send(io, id, self.plan.pipeline as u64, |_| now);
+            self.send(io, id, self.plan.pipeline as u64, now);
         } else {
             self.tick(io);
         }
@@ -200,12 +167,7 @@ impl Protocol for HttpLoad {
 
     fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
         let now = Instant::now();
-        let Some(conn) = self
-            .conns
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id == id)
-        else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return input.len();
         };
         let mut consumed = 0;
@@ -245,42 +207,26 @@ impl Protocol for HttpLoad {
                 Head::Partial => break,
                 Head::Invalid => {
                     self.tally.errors.mismatch += 1;
-                    self.conns[id.index()] = None;
+                    self.conns.remove(id);
                     io.close(id, CloseReason::Requested);
                     return input.len();
                 }
             }
         }
         if self.plan.interval.is_none() && answered > 0 {
-            self.send(io, id, answered, |_| now);
+            self.send(io, id, answered, now);
         }
         consumed
     }
 
     fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
-        let Some(conn) = self.conn_mut(id) else {
-            return;
-        };
-        let lost = conn.in_flight.len() as u64;
-        self.conns[id.index()] = None;
-        match reason {
-            CloseReason::ConnectFailed(e) => self.tally.connect_failed(e),
-            _ => {
-                self.tally.errors.reset += 1;
-                self.tally.errors.lost += lost;
-            }
+        if let Some(conn) = self.conns.remove(id) {
+            conns::count_close(&mut self.tally, reason, conn.in_flight.len() as u64);
         }
     }
 
     fn on_timer(&mut self, io: &mut Io, key: u64) {
-        match key {
-            END => io.stop(),
-            TICK => {
-                self.tick(io);
-                io.set_timer(TICK_EVERY, TICK);
-            }
-            _ => {}
-        }
+        conns::on_timer(io, key, |io| self.tick(io));
     }
 }
 

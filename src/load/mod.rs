@@ -21,6 +21,7 @@
 //! to leave; see `docs/05-load.md` on coordinated omission.
 
 pub mod chat;
+pub mod conns;
 pub mod echo;
 pub mod http;
 pub mod report;
@@ -32,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use crate::client::resolve;
 use crate::reactor::{Config, Io, Protocol, Reactor, MAX_SOURCES};
 use crate::server::{raise_fd_limit, Failure};
 
@@ -246,14 +248,4 @@ fn run_loop<G: Generator>(plan: Plan, tally: Tally) -> Result<Tally, Failure> {
         .run()
         .map_err(|e| format!("event loop failed: {e}"))?;
     Ok(reactor.into_protocol().finish(Instant::now()))
-}
-
-/// The first address `HOST:PORT` names.
-fn resolve(server: &str) -> Result<SocketAddr, Failure> {
-    use std::net::ToSocketAddrs;
-    server
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {server}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {server}: no address"))
 }

@@ -18,9 +18,10 @@ use mio::net::UdpSocket;
 
 use crate::reactor::{ConnId, Io, Protocol, Readiness, SourceInterest};
 
+use super::conns;
 use super::echo::pattern;
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, END, TICK, TICK_EVERY};
+use super::{arm_timers, Generator};
 
 /// Largest UDP payload over IPv4 (65535 minus the IP and UDP headers).
 pub const MAX_SIZE: usize = 65_507;
@@ -245,13 +246,6 @@ impl Protocol for UdpLoad {
     }
 
     fn on_timer(&mut self, io: &mut Io, key: u64) {
-        match key {
-            END => io.stop(),
-            TICK => {
-                self.tick(Instant::now());
-                io.set_timer(TICK_EVERY, TICK);
-            }
-            _ => {}
-        }
+        conns::on_timer(io, key, |_| self.tick(Instant::now()));
     }
 }

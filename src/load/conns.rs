@@ -1,0 +1,136 @@
+//! What the TCP generators (echo, HTTP, chat) share: their connections in
+//! a table indexed like the loop's slab, opened together at the start, and
+//! the few pieces of bookkeeping each of them needs ([`on_timer`] serves
+//! the UDP generator too).
+
+use std::time::Instant;
+
+use crate::reactor::{CloseReason, ConnId, Io};
+
+use super::tally::{Plan, Tally};
+use super::{END, TICK, TICK_EVERY, TIMEOUT};
+
+/// A generator's per-connection state knows which connection it is for,
+/// and where it is on the open-loop schedule.
+pub trait Tracked {
+    /// The connection (slab index plus generation).
+    fn id(&self) -> ConnId;
+    /// `(connection number, messages sent)`, once the connection may send
+    /// (connected, or for chat, welcomed); `None` before.
+    fn schedule(&self) -> Option<(u64, u64)>;
+}
+
+/// Connections by [`ConnId::index`], each checked against its generation.
+#[derive(Debug)]
+pub struct Conns<C> {
+    slots: Vec<Option<C>>,
+}
+
+impl<C> Default for Conns<C> {
+    fn default() -> Self {
+        Conns { slots: Vec::new() }
+    }
+}
+
+impl<C: Tracked> Conns<C> {
+    /// Starts a connect for every connection number of `plan`; `make`
+    /// builds the state of each. A connect that fails at once is counted.
+    pub fn open_all(
+        &mut self,
+        io: &mut Io,
+        plan: &Plan,
+        tally: &mut Tally,
+        mut make: impl FnMut(ConnId, u64) -> C,
+    ) {
+        for number in plan.numbers.clone() {
+            match io.connect(plan.addr) {
+                Ok(id) => {
+                    if self.slots.len() <= id.index() {
+                        self.slots.resize_with(id.index() + 1, || None);
+                    }
+                    self.slots[id.index()] = Some(make(id, number));
+                }
+                Err(e) => tally.connect_failed(&e),
+            }
+        }
+    }
+
+    /// The state of `id`, if it is still that connection's.
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut C> {
+        self.slots
+            .get_mut(id.index())
+            .and_then(Option::as_mut)
+            .filter(|conn| conn.id() == id)
+    }
+
+    /// Forgets `id`; returns its state.
+    pub fn remove(&mut self, id: ConnId) -> Option<C> {
+        self.get_mut(id)?;
+        self.slots.get_mut(id.index()).and_then(Option::take)
+    }
+
+    /// Every connection's state.
+    pub fn iter(&self) -> impl Iterator<Item = &C> {
+        self.slots.iter().flatten()
+    }
+
+    /// Open loop: how many messages each connection owes by `now`, for
+    /// those that owe any.
+    pub fn due(&self, plan: &Plan, now: Instant) -> Vec<(ConnId, u64)> {
+        self.iter()
+            .filter_map(|conn| {
+                let (number, sent) = conn.schedule()?;
+                let count = due(plan, number, sent, now);
+                (count > 0).then(|| (conn.id(), count))
+            })
+            .collect()
+    }
+
+    /// Every connection's state, to change.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut C> {
+        self.slots.iter_mut().flatten()
+    }
+}
+
+/// How many messages of connection `number`, which has sent `sent`, are
+/// due by `now` on the open-loop schedule.
+fn due(plan: &Plan, number: u64, sent: u64, now: Instant) -> u64 {
+    let mut count = 0;
+    while plan
+        .intended(number, sent + count)
+        .is_some_and(|at| at <= now)
+    {
+        count += 1;
+    }
+    count
+}
+
+/// Messages still unanswered [`TIMEOUT`] after they were sent, at `now`.
+pub fn timeouts<'a>(sent: impl Iterator<Item = &'a Instant>, now: Instant) -> u64 {
+    sent.filter(|&&at| at + TIMEOUT <= now).count() as u64
+}
+
+/// A connection closed with `lost` messages unanswered: a failed connect,
+/// or a reset that lost them.
+pub fn count_close(tally: &mut Tally, reason: &CloseReason, lost: u64) {
+    match reason {
+        CloseReason::ConnectFailed(e) => tally.connect_failed(e),
+        _ => {
+            tally.errors.reset += 1;
+            tally.errors.lost += lost;
+        }
+    }
+}
+
+/// The timers every generator uses: the end stops the loop, the tick runs
+/// `tick` and re-arms itself.
+pub fn on_timer(io: &mut Io, key: u64, tick: impl FnOnce(&mut Io)) {
+    match key {
+        END => io.stop(),
+        TICK => {
+            tick(io);
+            io.set_timer(TICK_EVERY, TICK);
+        }
+        _ => {}
+    }
+}
