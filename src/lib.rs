@@ -41,7 +41,7 @@
 //! * [`load`]: `reactor load`, the load generator: generators as
 //!   protocols on the same loop, one loop per `--threads` thread.
 //!   - `load/echo.rs`, `load/http.rs`, `load/udp.rs`, `load/chat.rs`: one
-//!     generator each.
+//!     generator each; `load/conns.rs`: what the TCP ones share.
 //!   - `load/tally.rs`: the plan and the counts (HdrHistogram latency).
 //!   - `load/report.rs`: the table, the JSON, the progress line.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).

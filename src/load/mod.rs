@@ -11,6 +11,8 @@
 //! * [`chat`]: members of one room publishing at a rate; fan-out latency.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
+//! * [`conns`]: what the TCP generators share: their connection table,
+//!   the open-loop schedule, timeouts, close accounting, the timers.
 //! * [`tally`]: the plan a loop follows and the counts it keeps.
 //! * [`report`]: the table, the JSON, the progress line.
 //!
