@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use log::LevelFilter;
 
+use crate::event_loop::Config;
 use crate::load::Mode;
-use crate::reactor::Config;
 
 /// A single-threaded epoll/kqueue event loop, and the servers that run on it.
 ///

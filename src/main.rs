@@ -10,11 +10,11 @@ use log::LevelFilter;
 
 use reactor::cli::{Cli, Command};
 use reactor::client;
+use reactor::event_loop::NARRATION;
 use reactor::load;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
-use reactor::reactor::NARRATION;
 use reactor::server::{serve, serve_udp_echo, Failure};
 
 fn main() -> ExitCode {

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use log::{debug, info, warn};
 
+use crate::event_loop::{Config, Handle, Protocol, Reactor};
 use crate::proto::udp_echo::UdpEcho;
-use crate::reactor::{Config, Handle, Protocol, Reactor};
 
 /// A failure to report as one `error:` line and exit status 1.
 pub type Failure = String;

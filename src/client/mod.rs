@@ -22,7 +22,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::reactor::{Config, Handle, Io, Protocol, Reactor};
+use crate::event_loop::{Config, Handle, Io, Protocol, Reactor};
 use crate::server::{handle_signals, Failure};
 
 /// Writes bytes from the server to stdout at once (a prompt without a

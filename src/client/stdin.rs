@@ -20,7 +20,7 @@ use log::debug;
 use mio::unix::pipe;
 use mio::Interest;
 
-use crate::reactor::{source_token, Handle, Io};
+use crate::event_loop::{source_token, Handle, Io};
 
 /// Bytes per read of stdin.
 const CHUNK: usize = 64 * 1024;

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use crate::reactor::{CloseReason, ConnId, Handle, Io, Protocol, Readiness};
+use crate::event_loop::{CloseReason, ConnId, Handle, Io, Protocol, Readiness};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};

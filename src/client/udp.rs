@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use mio::net::UdpSocket;
 
+use crate::event_loop::{ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId};
 use crate::proto::udp_echo::RECV_BUFFER;
-use crate::reactor::{ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::reactor::{CloseReason, ConnId, Io, Protocol};
+use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use crate::reactor::{CloseReason, ConnId, Io};
+use crate::event_loop::{CloseReason, ConnId, Io};
 
 use super::tally::{Plan, Tally};
 use super::{END, TICK, TICK_EVERY, TIMEOUT};

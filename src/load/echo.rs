@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::reactor::{CloseReason, ConnId, Io, Protocol};
+use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};

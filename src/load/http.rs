@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::reactor::{CloseReason, ConnId, Io, Protocol};
+use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};

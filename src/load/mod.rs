@@ -36,7 +36,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::client::resolve;
-use crate::reactor::{Config, Io, Protocol, Reactor, MAX_SOURCES};
+use crate::event_loop::{Config, Io, Protocol, Reactor, MAX_SOURCES};
 use crate::server::{raise_fd_limit, Failure};
 
 use tally::{Plan, Tally};

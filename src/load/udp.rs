@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 
-use crate::reactor::{ConnId, Io, Protocol, Readiness, SourceInterest};
+use crate::event_loop::{ConnId, Io, Protocol, Readiness, SourceInterest};
 
 use super::conns;
 use super::echo::pattern;

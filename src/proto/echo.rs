@@ -12,7 +12,7 @@
 //! * end of input from the client (a half-close) lets the queue drain, then
 //!   the connection closes: the default `on_peer_closed`.
 
-use crate::reactor::{ConnId, Io, Overflow, Protocol};
+use crate::event_loop::{ConnId, Io, Overflow, Protocol};
 
 /// The echo protocol. Stateless: everything it needs is the input.
 #[derive(Debug, Default)]

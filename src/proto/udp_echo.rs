@@ -3,7 +3,7 @@
 //! UDP turns the TCP picture around. There are no connections to accept and
 //! no byte stream to frame: one socket, and each `recv_from` is one whole
 //! message with the address to answer. So this protocol owns its socket as
-//! a *source* of its own (token [`source_token`](crate::reactor::source_token)`(0)`) and never sees
+//! a *source* of its own (token [`source_token`](crate::event_loop::source_token)`(0)`) and never sees
 //! [`Protocol::on_input`].
 //!
 //! What stays the same is the discipline of the loop:
@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::reactor::{ConnId, Io, Protocol, Readiness, SourceInterest};
+use crate::event_loop::{ConnId, Io, Protocol, Readiness, SourceInterest};
 use log::{debug, warn};
 use mio::net::UdpSocket;
 

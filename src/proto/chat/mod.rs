@@ -33,8 +33,8 @@ use std::fmt::Display;
 
 use log::debug;
 
+use crate::event_loop::{CloseReason, ConnId, Io, Overflow, Protocol};
 use crate::proto::line::LineFramer;
-use crate::reactor::{CloseReason, ConnId, Io, Overflow, Protocol};
 use state::{Action, ChatState, Departure, MemberId};
 
 /// What a connection refused by `--max-conns` is told before it is closed.

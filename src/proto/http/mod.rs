@@ -47,7 +47,7 @@ use std::time::{Duration, SystemTime};
 use log::{debug, trace};
 use mio::Token;
 
-use crate::reactor::{CloseReason, ConnId, Io, Overflow, Protocol, TimerId};
+use crate::event_loop::{CloseReason, ConnId, Io, Overflow, Protocol, TimerId};
 use date::DateCache;
 use request::{Method, Request, RequestError, Version};
 use response::{write_stats_json, Connection, Response, Status, CONTINUE};

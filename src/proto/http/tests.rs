@@ -4,7 +4,7 @@
 use std::error::Error;
 
 use super::*;
-use crate::reactor::Config;
+use crate::event_loop::Config;
 
 /// One connection's view of the protocol. `Io` is real but has no
 /// connection in it, so nothing is written anywhere: the tests read the
