@@ -21,6 +21,8 @@
 //!   - `event_loop/conn.rs`: the buffered connection and its state machine.
 //!   - `event_loop/outqueue.rs`: queued output, written with one `writev`.
 //!   - `event_loop/timer.rs`: deadlines in order; the first bounds `poll`.
+//!   - `event_loop/conn_map.rs`: `ConnMap`, the one table keyed by connection,
+//!     used by the loop and by every protocol that keeps per-connection state.
 //!   - `event_loop/token.rs`: slab keys plus generations, so a stale event
 //!     never reaches a new connection.
 //!   - `event_loop/stats.rs`: counters.

@@ -19,7 +19,7 @@ impl Io {
     /// Closes `id` once its queued output is sent. Input that arrives
     /// meanwhile is read and discarded; the protocol sees no more of it.
     pub fn close(&mut self, id: ConnId, reason: CloseReason) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         match conn.state {
@@ -40,7 +40,7 @@ impl Io {
     /// Ends our side of the stream once queued output is sent (a TCP
     /// half-close): the peer reads end-of-file, and can still answer.
     pub fn shutdown_write(&mut self, id: ConnId) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if let State::Open | State::Paused = conn.state {
@@ -89,8 +89,8 @@ impl Io {
 
     /// Takes a connection out of the slab and the poll set, with its timer.
     fn take(&mut self, id: ConnId) -> Option<Connection> {
-        self.live(id)?;
-        let mut conn = self.conns.remove(id.index());
+        let mut conn = self.conns.remove(id)?;
+        self.ids.give_back(id);
         // Deregistering can only fail if the socket was never registered;
         // dropping the socket closes it either way.
         let _ = self.registry.deregister(&mut conn.stream);
@@ -108,7 +108,7 @@ impl Io {
 
     /// The queue just became empty: finish a half-close or a close.
     pub(crate) fn output_drained(&mut self, id: ConnId) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         match &conn.state {
@@ -129,7 +129,7 @@ impl Io {
                     self.timers.cancel(timer);
                 }
                 let linger = self.timers.add(self.now + LINGER, TimerKind::Conn(id));
-                if let Some(conn) = self.live_mut(id) {
+                if let Some(conn) = self.conns.get_mut(id) {
                     conn.timer = Some(linger);
                 }
                 // The peer may have closed already; that edge is past.
@@ -153,12 +153,9 @@ impl Io {
             return;
         }
         loop {
-            let Some(conn) = self.conns.get_mut(id.index()) else {
+            let Some(conn) = self.conns.get_mut(id) else {
                 return;
             };
-            if conn.generation != id.generation() {
-                return;
-            }
             match conn.stream.read(&mut self.scratch) {
                 Ok(0) => {
                     // The peer is done too. Once nothing is left to flush

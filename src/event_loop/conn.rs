@@ -132,8 +132,6 @@ impl fmt::Display for CloseReason {
 pub struct Connection {
     /// The socket, non-blocking, registered with the token of `id`.
     pub(crate) stream: TcpStream,
-    /// Which occupant of its slab slot this is (see `token.rs`).
-    pub(crate) generation: u32,
     /// What the loop may do with it next.
     pub(crate) state: State,
     /// Bytes accepted for sending that the kernel has not taken yet.
@@ -155,7 +153,6 @@ pub struct Connection {
 impl Connection {
     pub(crate) fn new(
         stream: TcpStream,
-        generation: u32,
         state: State,
         peer: SocketAddr,
         interest: Interest,
@@ -163,7 +160,6 @@ impl Connection {
     ) -> Connection {
         Connection {
             stream,
-            generation,
             state,
             output: OutQueue::default(),
             pending_input: Vec::new(),

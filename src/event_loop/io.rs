@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use log::{trace, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
-use slab::Slab;
 
 use super::conn::{interest_name, CloseReason, Connection, State};
+use super::conn_map::ConnMap;
 use super::outqueue::Chunk;
 use super::stats::Stats;
 use super::timer::{TimerId, Timers};
-use super::token::{ConnId, Generations};
+use super::token::{ConnId, IdPool};
 use super::{Config, Overflow};
 
 /// How long a connection we closed waits for its peer to close too before
@@ -56,10 +56,10 @@ pub(crate) enum TimerKind {
 pub struct Io {
     /// Registers and re-registers sources with the `Poll`.
     pub(crate) registry: Registry,
-    /// The connections; the slab key is the low half of each token.
-    pub(crate) conns: Slab<Connection>,
-    /// Fresh generations for new connections.
-    pub(crate) generations: Generations,
+    /// The connections, found by the [`ConnId`] in each event's token.
+    pub(crate) conns: ConnMap<Connection>,
+    /// Which slot and generation the next connection gets.
+    pub(crate) ids: IdPool,
     /// Idle, linger, stats, accept-retry, shutdown and protocol timers.
     pub(crate) timers: Timers<TimerKind>,
     /// Counters.
@@ -94,8 +94,8 @@ impl Io {
     pub(crate) fn new(registry: Registry, config: Config) -> Io {
         Io {
             registry,
-            conns: Slab::new(),
-            generations: Generations::default(),
+            conns: ConnMap::new(),
+            ids: IdPool::default(),
             timers: Timers::default(),
             stats: Stats::default(),
             config,
@@ -117,7 +117,7 @@ impl Io {
     /// and queues whatever the kernel did not take. This is the path for a
     /// connection's own replies: echo's bytes, HTTP's batch of responses.
     pub fn send(&mut self, id: ConnId, bytes: &[u8]) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if !accepts_output(&conn.state) {
@@ -139,7 +139,7 @@ impl Io {
             self.stats.bytes_out += written as u64;
         }
         if written < bytes.len() {
-            if let Some(conn) = self.live_mut(id) {
+            if let Some(conn) = self.conns.get_mut(id) {
                 conn.output.push_copy(&bytes[written..]);
             }
             self.after_queueing(id);
@@ -169,17 +169,17 @@ impl Io {
 
     /// The peer's address, while `id` is open.
     pub fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
-        self.live(id).map(|conn| conn.peer)
+        self.conns.get(id).map(|conn| conn.peer)
     }
 
     /// Whether `id` still names an open connection.
     pub fn is_open(&self, id: ConnId) -> bool {
-        self.live(id).is_some()
+        self.conns.get(id).is_some()
     }
 
     /// Bytes queued for `id` and not yet written.
     pub fn queued(&self, id: ConnId) -> usize {
-        self.live(id).map_or(0, |conn| conn.output.len())
+        self.conns.get(id).map_or(0, |conn| conn.output.len())
     }
 
     /// The counters.
@@ -235,16 +235,6 @@ impl Io {
 
     // ----- the connection mechanics the loop shares ---------------------
 
-    pub(crate) fn live(&self, id: ConnId) -> Option<&Connection> {
-        self.conns
-            .get(id.index())
-            .filter(|conn| conn.generation == id.generation())
-    }
-
-    pub(crate) fn live_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
-        live_in(&mut self.conns, id)
-    }
-
     /// Puts a new stream into the slab and registers it. The one place a
     /// connection is registered (the one place it leaves is [`Io::remove`]).
     pub(crate) fn insert(
@@ -253,29 +243,25 @@ impl Io {
         peer: SocketAddr,
         state: State,
     ) -> io::Result<ConnId> {
-        let entry = self.conns.vacant_entry();
-        let id = ConnId::new(entry.key(), self.generations.next());
+        let id = self.ids.take();
         let interest = if matches!(state, State::Connecting) {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
         };
         // Registered before it is stored: if registration fails, nothing
-        // was stored and the vacant entry is simply dropped.
-        self.registry.register(&mut stream, id.token(), interest)?;
+        // was stored and the id goes straight back to the pool.
+        if let Err(e) = self.registry.register(&mut stream, id.token(), interest) {
+            self.ids.give_back(id);
+            return Err(e);
+        }
         let now = self.now;
-        entry.insert(Connection::new(
-            stream,
-            id.generation(),
-            state,
-            peer,
-            interest,
-            now,
-        ));
+        self.conns
+            .insert(id, Connection::new(stream, state, peer, interest, now));
         self.stats.open += 1;
         if let Some(idle) = self.config.idle_timeout {
             let timer = self.timers.add(now + idle, TimerKind::Conn(id));
-            if let Some(conn) = self.live_mut(id) {
+            if let Some(conn) = self.conns.get_mut(id) {
                 conn.timer = Some(timer);
             }
         }
@@ -283,7 +269,7 @@ impl Io {
     }
 
     fn queue_chunk(&mut self, id: ConnId, chunk: Chunk) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if !accepts_output(&conn.state) {
@@ -320,7 +306,9 @@ impl Io {
             return;
         }
         self.flush(id);
-        let Some(conn) = self.live(id) else { return };
+        let Some(conn) = self.conns.get(id) else {
+            return;
+        };
         if conn.output.len() > self.config.max_outbuf {
             warn!(
                 "conn={id} peer={} disconnected: {} bytes queued, over --max-outbuf {}",
@@ -334,14 +322,15 @@ impl Io {
 
     /// Whether more than `--max-outbuf` bytes wait for `id`.
     fn over_limit(&self, id: ConnId) -> bool {
-        self.live(id)
+        self.conns
+            .get(id)
             .is_some_and(|conn| conn.output.len() > self.config.max_outbuf)
     }
 
     /// Registers the interest the connection's state calls for, if it
     /// changed. The one place interest is decided.
     pub(crate) fn sync_interest(&mut self, id: ConnId) {
-        let Some(conn) = live_in(&mut self.conns, id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         let wanted = conn.wanted_interest();
@@ -371,7 +360,7 @@ impl Io {
     /// gathered into the scratch buffer first when the loop is not lending
     /// it out ([`OutQueue::write_gathered`](super::OutQueue::write_gathered)).
     pub(crate) fn flush(&mut self, id: ConnId) {
-        let Some(conn) = live_in(&mut self.conns, id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if matches!(conn.state, State::Connecting) {
@@ -420,14 +409,6 @@ impl Io {
         }
         self.sync_interest(id);
     }
-}
-
-/// The connection `id` names, borrowing only the slab, so the caller may
-/// use the loop's other fields (scratch buffer, counters) alongside it.
-pub(crate) fn live_in(conns: &mut Slab<Connection>, id: ConnId) -> Option<&mut Connection> {
-    conns
-        .get_mut(id.index())
-        .filter(|conn| conn.generation == id.generation())
 }
 
 /// Whether output may still be queued for a connection in `state`.

@@ -37,6 +37,7 @@
 mod accept;
 mod close;
 mod conn;
+mod conn_map;
 mod handle;
 mod io;
 mod outqueue;
@@ -47,6 +48,7 @@ mod timer;
 mod token;
 
 pub use conn::{CloseReason, State};
+pub use conn_map::ConnMap;
 pub use handle::Handle;
 pub use io::{Io, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
@@ -269,7 +271,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// A connection is readable and/or writable.
     fn connection_event(&mut self, id: ConnId, event: &Event) {
-        let Some(conn) = self.io.live(id) else {
+        let Some(conn) = self.io.conns.get(id) else {
             // A stale event for a connection closed earlier in this batch.
             return;
         };
@@ -299,7 +301,7 @@ impl<P: Protocol> Reactor<P> {
     fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
         let read = self.io.stats.bytes_in - bytes_in;
         let wrote = self.io.stats.bytes_out - bytes_out;
-        match self.io.live(id) {
+        match self.io.conns.get(id) {
             Some(conn) => trace!(
                 target: NARRATION,
                 " token {id} {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
@@ -316,7 +318,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// An outgoing connect reported writable: did it work?
     fn finish_connect(&mut self, id: ConnId) {
-        let Some(conn) = self.io.live_mut(id) else {
+        let Some(conn) = self.io.conns.get_mut(id) else {
             return;
         };
         // `take_error` reports a failed connect; `peer_addr` tells a
@@ -347,14 +349,11 @@ impl<P: Protocol> Reactor<P> {
     /// would only have returned `WouldBlock`: one system call per message.
     fn read(&mut self, id: ConnId, must_drain: bool) {
         for _ in 0..READ_BUDGET {
-            // Fields, not `live_mut`: the connection and the scratch buffer
-            // are borrowed side by side.
-            let Some(conn) = self.io.conns.get_mut(id.index()) else {
+            // Fields of `io`, not a method: the connection and the scratch
+            // buffer are borrowed side by side.
+            let Some(conn) = self.io.conns.get_mut(id) else {
                 return;
             };
-            if conn.generation != id.generation() {
-                return;
-            }
             match conn.state {
                 State::Connecting | State::Paused => return,
                 State::Open | State::SendingFin | State::FinSent => {}
@@ -395,7 +394,7 @@ impl<P: Protocol> Reactor<P> {
         // Lend the scratch buffer out so the protocol can have `&mut Io`.
         let scratch = std::mem::take(&mut self.io.scratch);
         let fresh = &scratch[..n];
-        let mut pending = match self.io.live_mut(id) {
+        let mut pending = match self.io.conns.get_mut(id) {
             Some(conn) => std::mem::take(&mut conn.pending_input),
             None => Vec::new(),
         };
@@ -413,19 +412,11 @@ impl<P: Protocol> Reactor<P> {
             let limit = self.io.config.max_outbuf.max(SCRATCH_SIZE);
             if leftover.len() > limit {
                 self.io.abort(id, CloseReason::InputTooLarge);
-            } else if let Some(conn) = self.io.live_mut(id) {
+            } else if let Some(conn) = self.io.conns.get_mut(id) {
                 conn.pending_input = leftover;
             }
         }
         self.io.scratch = scratch;
-    }
-
-    fn open_ids(&self) -> Vec<ConnId> {
-        self.io
-            .conns
-            .iter()
-            .map(|(index, conn)| ConnId::new(index, conn.generation))
-            .collect()
     }
 
     /// Runs every timer that is due.
@@ -452,7 +443,7 @@ impl<P: Protocol> Reactor<P> {
                     if left > 0 {
                         warn!("shutdown timeout: dropping {left} connections with unsent output");
                     }
-                    for id in self.open_ids() {
+                    for id in self.io.conns.ids() {
                         self.io.abort(id, CloseReason::Shutdown);
                     }
                 }
@@ -466,7 +457,7 @@ impl<P: Protocol> Reactor<P> {
     fn connection_timer(&mut self, id: ConnId) {
         let now = self.io.now;
         let idle_timeout = self.io.config.idle_timeout;
-        let Some(conn) = self.io.live_mut(id) else {
+        let Some(conn) = self.io.conns.get_mut(id) else {
             return;
         };
         conn.timer = None;
@@ -494,7 +485,7 @@ impl<P: Protocol> Reactor<P> {
                     // Input arrived since the timer was set: re-arm for the
                     // new deadline instead of touching the timer per read.
                     let timer = self.io.timers.add(due, TimerKind::Conn(id));
-                    if let Some(conn) = self.io.live_mut(id) {
+                    if let Some(conn) = self.io.conns.get_mut(id) {
                         conn.timer = Some(timer);
                     }
                 }

@@ -34,7 +34,7 @@ impl<P: Protocol> Reactor<P> {
             let _ = self.poll.registry().deregister(&mut listener);
         }
         self.protocol.on_shutdown(&mut self.io);
-        for id in self.open_ids() {
+        for id in self.io.conns.ids() {
             self.io.close(id, CloseReason::Shutdown);
         }
         let deadline = self.io.now + self.io.config.shutdown_timeout;

@@ -26,7 +26,6 @@ const MAX_LINE: usize = 64 * 1024;
 /// One member.
 #[derive(Debug)]
 struct Member {
-    id: ConnId,
     number: u64,
     /// The welcome line has been read: publishing may begin.
     joined: bool,
@@ -37,10 +36,6 @@ struct Member {
 }
 
 impl Tracked for Member {
-    fn id(&self) -> ConnId {
-        self.id
-    }
-
     fn schedule(&self) -> Option<(u64, u64)> {
         self.joined.then_some((self.number, self.sent))
     }
@@ -68,7 +63,7 @@ impl ChatLoad {
     /// Publishes every line whose time has come, from every joined member.
     fn tick(&mut self, io: &mut Io) {
         let now = Instant::now();
-        for member in self.members.iter_mut() {
+        for (id, member) in self.members.iter_mut() {
             if !member.joined {
                 continue;
             }
@@ -83,7 +78,7 @@ impl ChatLoad {
                 member.sent += 1;
             }
             if !self.out.is_empty() {
-                io.send(member.id, self.out.as_bytes());
+                io.send(id, self.out.as_bytes());
             }
         }
     }
@@ -132,8 +127,7 @@ impl Generator for ChatLoad {
 
     fn start(&mut self, io: &mut Io) {
         self.members
-            .open_all(io, &self.plan, &mut self.tally, |id, number| Member {
-                id,
+            .open_all(io, &self.plan, &mut self.tally, |number| Member {
                 number,
                 joined: false,
                 sent: 0,

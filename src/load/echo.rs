@@ -28,8 +28,6 @@ pub fn pattern(number: u64, offset: u64) -> u8 {
 /// One connection's progress.
 #[derive(Debug)]
 struct Conn {
-    /// Which occupant of the slab slot this is.
-    id: ConnId,
     /// The connection's global number (chooses its byte stream).
     number: u64,
     /// Messages sent so far.
@@ -44,10 +42,6 @@ struct Conn {
 }
 
 impl Tracked for Conn {
-    fn id(&self) -> ConnId {
-        self.id
-    }
-
     fn schedule(&self) -> Option<(u64, u64)> {
         self.open.then_some((self.number, self.sent))
     }
@@ -106,8 +100,7 @@ impl Generator for EchoLoad {
 
     fn start(&mut self, io: &mut Io) {
         self.conns
-            .open_all(io, &self.plan, &mut self.tally, |id, number| Conn {
-                id,
+            .open_all(io, &self.plan, &mut self.tally, |number| Conn {
                 number,
                 sent: 0,
                 received: 0,

@@ -27,7 +27,6 @@ const MAX_HEAD: usize = 64 * 1024;
 /// One connection's progress.
 #[derive(Debug)]
 struct Conn {
-    id: ConnId,
     number: u64,
     /// Requests sent so far.
     sent: u64,
@@ -43,10 +42,6 @@ struct Conn {
 }
 
 impl Tracked for Conn {
-    fn id(&self) -> ConnId {
-        self.id
-    }
-
     fn schedule(&self) -> Option<(u64, u64)> {
         self.open.then_some((self.number, self.sent))
     }
@@ -129,8 +124,7 @@ impl Generator for HttpLoad {
 
     fn start(&mut self, io: &mut Io) {
         self.conns
-            .open_all(io, &self.plan, &mut self.tally, |id, number| Conn {
-                id,
+            .open_all(io, &self.plan, &mut self.tally, |number| Conn {
                 number,
                 sent: 0,
                 in_flight: VecDeque::new(),

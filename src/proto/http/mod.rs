@@ -47,7 +47,7 @@ use std::time::{Duration, SystemTime};
 use log::{debug, trace};
 use mio::Token;
 
-use crate::event_loop::{CloseReason, ConnId, Io, Overflow, Protocol, TimerId};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol, TimerId};
 use date::DateCache;
 use request::{Method, Request, RequestError, Version};
 use response::{write_stats_json, Connection, Response, Status, CONTINUE};
@@ -100,15 +100,6 @@ impl fmt::Display for ConnState {
     }
 }
 
-/// A connection's entry in the protocol's table.
-#[derive(Debug)]
-struct Slot {
-    /// Which connection holds the slot (its generation tells reuses apart).
-    id: ConnId,
-    /// Its state.
-    state: ConnState,
-}
-
 /// What the rest of a batch does to the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Next {
@@ -122,8 +113,8 @@ enum Next {
 /// and the `Date` cache.
 #[derive(Debug)]
 pub struct Http {
-    /// Per-connection state, indexed by [`ConnId::index`].
-    slots: Vec<Option<Slot>>,
+    /// Per-connection state.
+    conns: ConnMap<ConnState>,
     /// The responses of the batch being answered; reused for every batch.
     out: Vec<u8>,
     /// The `GET /stats` body being built; reused.
@@ -149,7 +140,7 @@ impl Http {
     pub fn new(header_timeout: Option<Duration>) -> Http {
         let now = SystemTime::now();
         let mut http = Http {
-            slots: Vec::new(),
+            conns: ConnMap::new(),
             out: Vec::new(),
             json: Vec::new(),
             date: DateCache::new(now),
@@ -179,22 +170,17 @@ impl Http {
 
     /// The state of `id`, if the slot still holds it.
     fn state(&self, id: ConnId) -> Option<ConnState> {
-        match self.slots.get(id.index()) {
-            Some(Some(slot)) if slot.id == id => Some(slot.state),
-            _ => None,
-        }
+        self.conns.get(id).copied()
     }
 
     /// The one place a connection's state changes, traced when the kind of
     /// state does.
     fn set_state(&mut self, id: ConnId, state: ConnState) {
-        if let Some(Some(slot)) = self.slots.get_mut(id.index()) {
-            if slot.id == id {
-                if std::mem::discriminant(&slot.state) != std::mem::discriminant(&state) {
-                    trace!("conn={id} http {}=>{state}", slot.state);
-                }
-                slot.state = state;
+        if let Some(slot) = self.conns.get_mut(id) {
+            if std::mem::discriminant(slot) != std::mem::discriminant(&state) {
+                trace!("conn={id} http {slot}=>{state}");
             }
+            *slot = state;
         }
     }
 
@@ -379,13 +365,7 @@ impl Protocol for Http {
     const OVERFLOW: Overflow = Overflow::PauseReading;
 
     fn on_open(&mut self, io: &mut Io, id: ConnId) {
-        if self.slots.len() <= id.index() {
-            self.slots.resize_with(id.index() + 1, || None);
-        }
-        self.slots[id.index()] = Some(Slot {
-            id,
-            state: ConnState::FRESH,
-        });
+        self.conns.insert(id, ConnState::FRESH);
         if !self.date_ticking {
             self.tick(io);
         }
@@ -409,11 +389,7 @@ impl Protocol for Http {
         {
             io.cancel_timer(timer);
         }
-        if let Some(slot) = self.slots.get_mut(id.index()) {
-            if slot.as_ref().is_some_and(|slot| slot.id == id) {
-                *slot = None;
-            }
-        }
+        self.conns.remove(id);
     }
 
     fn on_timer(&mut self, io: &mut Io, key: u64) {
