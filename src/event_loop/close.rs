@@ -1,7 +1,7 @@
 //! The close sequence every connection follows, in one place: the
 //! protocol asks ([`Io::close`], [`Io::shutdown_write`]), the queue drains
 //! ([`Io::output_drained`]), our write half is shut and the connection
-//! lingers ([`Io::discard_input`]), and finally it leaves the slab
+//! lingers ([`Io::discard_input`]), and finally it leaves the table
 //! ([`Io::remove`], the one place a connection is deregistered).
 //!
 //! See the state diagram in `conn.rs` and `docs/01-architecture.md`.
@@ -23,13 +23,13 @@ impl Io {
             return;
         };
         match conn.state {
-            State::Closing(_) | State::Lingering(_) => {}
-            State::Connecting => self.abort(id, reason),
+            State::Closing | State::Lingering => {}
+            State::Connecting => self.remove(id, reason),
             State::Open | State::Paused | State::SendingFin | State::FinSent => {
                 if !reason.flushes() {
-                    return self.abort(id, reason);
+                    return self.remove(id, reason);
                 }
-                conn.state = State::Closing(reason);
+                conn.begin_closing(id, reason);
                 if conn.output.is_empty() {
                     self.output_drained(id);
                 }
@@ -44,7 +44,7 @@ impl Io {
             return;
         };
         if let State::Open | State::Paused = conn.state {
-            conn.state = State::SendingFin;
+            conn.set_state(id, State::SendingFin);
             if conn.output.is_empty() {
                 self.output_drained(id);
             }
@@ -53,11 +53,14 @@ impl Io {
 
     /// Removes a connection at once, without flushing: deregisters it,
     /// frees its slot and timer, and notes it for the protocol's
-    /// `on_closed`. The one place a connection leaves the loop.
+    /// `on_closed`. The one place a connection leaves the loop. A
+    /// connection that was already closing keeps the reason it was closing
+    /// for; `reason` is used otherwise.
     pub(crate) fn remove(&mut self, id: ConnId, reason: CloseReason) {
-        let Some(conn) = self.take(id) else {
+        let Some(mut conn) = self.take(id) else {
             return;
         };
+        let reason = conn.close_reason.take().unwrap_or(reason);
         debug!(
             "conn={id} peer={} closed: {reason} (state {})",
             conn.peer, conn.state
@@ -65,29 +68,7 @@ impl Io {
         self.closed.push((id, reason));
     }
 
-    /// Removes a connection that was closing, for the reason it was
-    /// closing for (`otherwise` if it was not closing).
-    pub(crate) fn remove_closing(&mut self, id: ConnId, otherwise: CloseReason) {
-        let Some(conn) = self.take(id) else {
-            return;
-        };
-        let was = conn.state.to_string();
-        let reason = match conn.state {
-            State::Closing(reason) | State::Lingering(reason) => reason,
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::SendingFin
-            | State::FinSent => otherwise,
-        };
-        debug!(
-            "conn={id} peer={} closed: {reason} (state {was})",
-            conn.peer
-        );
-        self.closed.push((id, reason));
-    }
-
-    /// Takes a connection out of the slab and the poll set, with its timer.
+    /// Takes a connection out of the table and the poll set, with its timer.
     fn take(&mut self, id: ConnId) -> Option<Connection> {
         let mut conn = self.conns.remove(id)?;
         self.ids.give_back(id);
@@ -101,30 +82,23 @@ impl Io {
         Some(conn)
     }
 
-    /// Removes a connection that cannot go on (error, slow consumer).
-    pub(crate) fn abort(&mut self, id: ConnId, reason: CloseReason) {
-        self.remove(id, reason);
-    }
-
     /// The queue just became empty: finish a half-close or a close.
     pub(crate) fn output_drained(&mut self, id: ConnId) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        match &conn.state {
+        match conn.state {
             State::SendingFin => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
-                conn.state = State::FinSent;
+                conn.set_state(id, State::FinSent);
             }
             // The peer finished first; nothing left to wait for.
-            State::Closing(CloseReason::PeerClosed) => {
-                self.remove_closing(id, CloseReason::PeerClosed)
+            State::Closing if matches!(conn.close_reason, Some(CloseReason::PeerClosed)) => {
+                self.remove(id, CloseReason::PeerClosed)
             }
-            State::Closing(_) => {
+            State::Closing => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
-                if let State::Closing(reason) = std::mem::replace(&mut conn.state, State::Open) {
-                    conn.state = State::Lingering(reason);
-                }
+                conn.set_state(id, State::Lingering);
                 if let Some(timer) = conn.timer.take() {
                     self.timers.cancel(timer);
                 }
@@ -135,11 +109,8 @@ impl Io {
                 // The peer may have closed already; that edge is past.
                 self.discard_input(id);
             }
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::FinSent
-            | State::Lingering(_) => {}
+            State::Connecting | State::Open | State::Paused | State::FinSent | State::Lingering => {
+            }
         }
     }
 
@@ -162,14 +133,14 @@ impl Io {
                     // (a lingering connection never has any), it is over;
                     // otherwise it stays `Closing` until the queue drains.
                     if conn.output.is_empty() {
-                        self.remove_closing(id, CloseReason::PeerClosed);
+                        self.remove(id, CloseReason::PeerClosed);
                     }
                     return;
                 }
                 Ok(n) => self.stats.bytes_in += n as u64,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.abort(id, CloseReason::Error(e)),
+                Err(e) => return self.remove(id, CloseReason::Error(e)),
             }
         }
     }

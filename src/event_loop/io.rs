@@ -120,7 +120,7 @@ impl Io {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if !accepts_output(&conn.state) {
+        if !accepts_output(conn.state) {
             return;
         }
         let mut written = 0;
@@ -133,7 +133,7 @@ impl Io {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
-                    Err(e) => return self.abort(id, CloseReason::Error(e)),
+                    Err(e) => return self.remove(id, CloseReason::Error(e)),
                 }
             };
             self.stats.bytes_out += written as u64;
@@ -272,7 +272,7 @@ impl Io {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if !accepts_output(&conn.state) {
+        if !accepts_output(conn.state) {
             return;
         }
         let was_empty = conn.output.is_empty();
@@ -316,7 +316,7 @@ impl Io {
                 conn.output.len(),
                 self.config.max_outbuf
             );
-            self.abort(id, CloseReason::SlowConsumer);
+            self.remove(id, CloseReason::SlowConsumer);
         }
     }
 
@@ -351,7 +351,7 @@ impl Io {
                     );
                 }
             }
-            Err(e) => self.abort(id, CloseReason::Error(e)),
+            Err(e) => self.remove(id, CloseReason::Error(e)),
         }
     }
 
@@ -374,7 +374,7 @@ impl Io {
             {
                 Ok((0, _)) => {
                     let e = io::Error::from(io::ErrorKind::WriteZero);
-                    return self.abort(id, CloseReason::Error(e));
+                    return self.remove(id, CloseReason::Error(e));
                 }
                 Ok((written, offered)) => {
                     self.stats.bytes_out += written as u64;
@@ -387,19 +387,17 @@ impl Io {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return self.abort(id, CloseReason::Error(e)),
+                Err(e) => return self.remove(id, CloseReason::Error(e)),
             }
         }
         let low_water = self.config.max_outbuf / 2;
         let drained = conn.output.is_empty();
         let wrote_something = conn.output.len() < queued_before;
-        if let State::Paused = conn.state {
-            if conn.output.len() <= low_water {
-                // Reading resumes; the peer may have data waiting that no
-                // new edge will announce, so look at it next turn.
-                conn.state = State::Open;
-                self.still_ready.push(id);
-            }
+        if conn.state == State::Paused && conn.output.len() <= low_water {
+            // Reading resumes; the peer may have data waiting that no new
+            // edge will announce, so look at it next turn.
+            conn.set_state(id, State::Open);
+            self.still_ready.push(id);
         }
         if drained && wrote_something {
             self.drained.push(id);
@@ -412,9 +410,9 @@ impl Io {
 }
 
 /// Whether output may still be queued for a connection in `state`.
-fn accepts_output(state: &State) -> bool {
+fn accepts_output(state: State) -> bool {
     match state {
-        State::Connecting | State::Open | State::Paused | State::Closing(_) => true,
-        State::SendingFin | State::FinSent | State::Lingering(_) => false,
+        State::Connecting | State::Open | State::Paused | State::Closing => true,
+        State::SendingFin | State::FinSent | State::Lingering => false,
     }
 }

@@ -324,18 +324,18 @@ impl<P: Protocol> Reactor<P> {
         // `take_error` reports a failed connect; `peer_addr` tells a
         // completed one from one still in progress (a spurious wake-up).
         match conn.stream.take_error() {
-            Ok(Some(e)) | Err(e) => return self.io.abort(id, CloseReason::ConnectFailed(e)),
+            Ok(Some(e)) | Err(e) => return self.io.remove(id, CloseReason::ConnectFailed(e)),
             Ok(None) => {}
         }
         match conn.stream.peer_addr() {
             Ok(_) => {
-                conn.state = State::Open;
+                conn.set_state(id, State::Open);
                 debug!("conn={id} connected to {}", conn.peer);
                 self.io.sync_interest(id);
                 self.protocol.on_open(&mut self.io, id);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {}
-            Err(e) => self.io.abort(id, CloseReason::ConnectFailed(e)),
+            Err(e) => self.io.remove(id, CloseReason::ConnectFailed(e)),
         }
     }
 
@@ -357,12 +357,12 @@ impl<P: Protocol> Reactor<P> {
             match conn.state {
                 State::Connecting | State::Paused => return,
                 State::Open | State::SendingFin | State::FinSent => {}
-                State::Closing(_) | State::Lingering(_) => return self.io.discard_input(id),
+                State::Closing | State::Lingering => return self.io.discard_input(id),
             }
             if self.io.overflow == Overflow::PauseReading
                 && conn.output.len() >= self.io.config.max_outbuf
             {
-                conn.state = State::Paused;
+                conn.set_state(id, State::Paused);
                 debug!("conn={id} paused: {} B queued", conn.output.len());
                 return;
             }
@@ -381,7 +381,7 @@ impl<P: Protocol> Reactor<P> {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return self.io.abort(id, CloseReason::Error(e)),
+                Err(e) => return self.io.remove(id, CloseReason::Error(e)),
             }
         }
         // Budget spent with input perhaps left: no new edge will say so.
@@ -411,7 +411,7 @@ impl<P: Protocol> Reactor<P> {
             let leftover = leftover.to_vec();
             let limit = self.io.config.max_outbuf.max(SCRATCH_SIZE);
             if leftover.len() > limit {
-                self.io.abort(id, CloseReason::InputTooLarge);
+                self.io.remove(id, CloseReason::InputTooLarge);
             } else if let Some(conn) = self.io.conns.get_mut(id) {
                 conn.pending_input = leftover;
             }
@@ -444,7 +444,7 @@ impl<P: Protocol> Reactor<P> {
                         warn!("shutdown timeout: dropping {left} connections with unsent output");
                     }
                     for id in self.io.conns.ids() {
-                        self.io.abort(id, CloseReason::Shutdown);
+                        self.io.remove(id, CloseReason::Shutdown);
                     }
                 }
                 TimerKind::Protocol(key) => self.protocol.on_timer(&mut self.io, key),
@@ -464,9 +464,7 @@ impl<P: Protocol> Reactor<P> {
         match conn.state {
             // A close we started is taking too long: the peer neither reads
             // what is queued nor closes. Give up on it.
-            State::Lingering(_) | State::Closing(_) => {
-                self.io.remove_closing(id, CloseReason::IdleTimeout)
-            }
+            State::Lingering | State::Closing => self.io.remove(id, CloseReason::IdleTimeout),
             State::Connecting
             | State::Open
             | State::Paused
