@@ -41,7 +41,7 @@ fn print(bytes: &[u8]) -> bool {
 pub trait Client: Protocol {
     /// Starts connecting and opens stdin; `handle` lets a stdin thread
     /// wake the loop.
-    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), Failure>;
+    fn start(&mut self, io: &mut Io<Self::Timer>, handle: Handle) -> Result<(), Failure>;
 
     /// How the run ended, once the loop has returned.
     fn outcome(&self) -> Result<(), Failure>;

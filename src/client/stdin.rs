@@ -60,7 +60,7 @@ pub struct Stdin {
 impl Stdin {
     /// Registers stdin as source number `source`, or starts the reader
     /// thread when `poll` cannot watch it.
-    pub fn open(io: &Io, source: usize, handle: Handle) -> io::Result<Stdin> {
+    pub fn open<T>(io: &Io<T>, source: usize, handle: Handle) -> io::Result<Stdin> {
         let owned = io::stdin().as_fd().try_clone_to_owned()?;
         let mut receiver = pipe::Receiver::from(owned);
         let polled = receiver.set_nonblocking(true).and_then(|()| {

@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use crate::event_loop::{CloseReason, ConnId, Handle, Io, Protocol, Readiness};
+use crate::event_loop::{CloseReason, ConnId, Handle, Io, NoTimer, Protocol, Readiness};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
@@ -108,6 +108,8 @@ impl TcpClient {
 }
 
 impl Protocol for TcpClient {
+    type Timer = NoTimer;
+
     fn on_open(&mut self, io: &mut Io, _conn: ConnId) {
         self.input = Input::Copying;
         self.pump_stdin(io);

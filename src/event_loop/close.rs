@@ -15,7 +15,7 @@ use super::conn::{CloseReason, Connection, State};
 use super::io::{Io, TimerKind, LINGER};
 use super::token::ConnId;
 
-impl Io {
+impl<T> Io<T> {
     /// Closes `id` once its queued output is sent. Input that arrives
     /// meanwhile is read and discarded; the protocol sees no more of it.
     pub fn close(&mut self, id: ConnId, reason: CloseReason) {

@@ -36,10 +36,10 @@ pub(crate) const LINGER: Duration = Duration::from_secs(2);
 /// libuv use; it lives once per loop, not once per connection.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
 
-/// What a timer is for. The loop's own timers, plus numbered ones the
-/// protocol sets and interprets.
+/// What a timer is for: the loop's own timers, and the protocol's, each
+/// of the protocol's own type ([`Protocol::Timer`](super::Protocol::Timer)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimerKind {
+pub(crate) enum TimerKind<T> {
     /// A connection's idle or linger deadline.
     Conn(ConnId),
     /// Time to log the `--stats-interval` line.
@@ -48,12 +48,18 @@ pub(crate) enum TimerKind {
     ResumeAccept,
     /// Graceful shutdown has run out of time.
     ShutdownDeadline,
-    /// A protocol's timer, with the number it chose.
-    Protocol(u64),
+    /// One of the protocol's timers.
+    Protocol(T),
 }
 
-/// The loop's state that protocols may act on through its methods.
-pub struct Io {
+/// The timer type of a protocol that sets no timers: an enum with no
+/// values, so `on_timer` can never be called for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTimer {}
+
+/// The loop's state that protocols may act on through its methods. `T`
+/// is the protocol's timer type; protocols without timers write plain `Io`.
+pub struct Io<T = NoTimer> {
     /// Registers and re-registers sources with the `Poll`.
     pub(crate) registry: Registry,
     /// The connections, found by the [`ConnId`] in each event's token.
@@ -61,7 +67,7 @@ pub struct Io {
     /// Which slot and generation the next connection gets.
     pub(crate) ids: IdPool,
     /// Idle, linger, stats, accept-retry, shutdown and protocol timers.
-    pub(crate) timers: Timers<TimerKind>,
+    pub(crate) timers: Timers<TimerKind<T>>,
     /// Counters.
     pub(crate) stats: Stats,
     /// Limits and switches from the command line.
@@ -90,8 +96,8 @@ pub struct Io {
     pub(crate) overflow: Overflow,
 }
 
-impl Io {
-    pub(crate) fn new(registry: Registry, config: Config) -> Io {
+impl<T> Io<T> {
+    pub(crate) fn new(registry: Registry, config: Config) -> Io<T> {
         Io {
             registry,
             conns: ConnMap::new(),
@@ -203,9 +209,10 @@ impl Io {
         self.now
     }
 
-    /// Arms a protocol timer; `on_timer(key)` runs when it is due.
-    pub fn set_timer(&mut self, after: Duration, key: u64) -> TimerId {
-        self.timers.add(self.now + after, TimerKind::Protocol(key))
+    /// Arms a protocol timer; `on_timer(timer)` runs when it is due.
+    pub fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {
+        self.timers
+            .add(self.now + after, TimerKind::Protocol(timer))
     }
 
     /// Disarms a protocol timer.

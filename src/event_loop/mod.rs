@@ -50,7 +50,7 @@ mod token;
 pub use conn::{CloseReason, State};
 pub use conn_map::ConnMap;
 pub use handle::Handle;
-pub use io::{Io, SCRATCH_SIZE};
+pub use io::{Io, NoTimer, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
 pub use protocol::{Config, Overflow, Protocol, Readiness, SourceInterest};
 pub use stats::Stats;
@@ -107,7 +107,7 @@ enum Phase {
 pub struct Reactor<P: Protocol> {
     poll: Poll,
     events: Events,
-    io: Io,
+    io: Io<P::Timer>,
     protocol: P,
     acceptor: Acceptor,
     phase: Phase,
@@ -159,7 +159,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// The protocol and the loop's `Io`, for wiring before `run` (the client
     /// starts its connect and registers stdin through them).
-    pub fn parts(&mut self) -> (&mut P, &mut Io) {
+    pub fn parts(&mut self) -> (&mut P, &mut Io<P::Timer>) {
         (&mut self.protocol, &mut self.io)
     }
 
@@ -447,7 +447,7 @@ impl<P: Protocol> Reactor<P> {
                         self.io.remove(id, CloseReason::Shutdown);
                     }
                 }
-                TimerKind::Protocol(key) => self.protocol.on_timer(&mut self.io, key),
+                TimerKind::Protocol(timer) => self.protocol.on_timer(&mut self.io, timer),
             }
             self.reap();
         }

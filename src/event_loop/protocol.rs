@@ -13,10 +13,13 @@
 //! is static. An enum would make every protocol a variant the loop must name,
 //! which is what "the loop knows no protocol" rules out.
 
+use std::fmt;
 use std::time::Duration;
 
 use mio::event::Event;
 
+#[allow(unused_imports)] // for the docs
+use super::NoTimer;
 use super::{CloseReason, ConnId, Io};
 
 /// What a protocol does when output queued for a connection passes
@@ -72,27 +75,33 @@ pub trait Protocol {
     /// `--max-outbuf`.
     const OVERFLOW: Overflow = Overflow::PauseReading;
 
+    /// What the protocol's timers stand for: an enum whose values say it
+    /// (HTTP: `Date`, `Header(ConnId)`), handed back to
+    /// [`on_timer`](Protocol::on_timer) when due. [`NoTimer`](super::NoTimer)
+    /// for none.
+    type Timer: Copy + fmt::Debug;
+
     /// A connection was accepted (or an outgoing connect completed).
-    fn on_open(&mut self, _io: &mut Io, _conn: ConnId) {}
+    fn on_open(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId) {}
 
     /// Bytes arrived. Returns how many were consumed; the rest are kept and
     /// offered again, in front of the next bytes, when more arrive (the
     /// "incomplete message, read more" case).
-    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize;
+    fn on_input(&mut self, io: &mut Io<Self::Timer>, conn: ConnId, input: &[u8]) -> usize;
 
     /// The peer shut down its write half. By default: finish sending what
     /// is queued, then close.
-    fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {
+    fn on_peer_closed(&mut self, io: &mut Io<Self::Timer>, conn: ConnId) {
         io.close(conn, CloseReason::PeerClosed);
     }
 
     /// No input for `--idle-timeout`. By default: close.
-    fn on_idle(&mut self, io: &mut Io, conn: ConnId) {
+    fn on_idle(&mut self, io: &mut Io<Self::Timer>, conn: ConnId) {
         io.close(conn, CloseReason::IdleTimeout);
     }
 
     /// The connection is gone (its socket already closed).
-    fn on_closed(&mut self, _io: &mut Io, _conn: ConnId, _reason: &CloseReason) {}
+    fn on_closed(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId, _reason: &CloseReason) {}
 
     /// Sent to a connection refused by `--max-conns` before it is closed.
     fn refusal(&self) -> &[u8] {
@@ -100,24 +109,24 @@ pub trait Protocol {
     }
 
     /// A timer set with [`Io::set_timer`] is due.
-    fn on_timer(&mut self, _io: &mut Io, _key: u64) {}
+    fn on_timer(&mut self, _io: &mut Io<Self::Timer>, _timer: Self::Timer) {}
 
     /// A protocol-owned source (registered with
     /// [`source_token`](super::source_token)`(n)`) is ready. Sources are edge-triggered like
     /// everything else: drain them, or call [`Io::revisit_source`] to be
     /// called again next turn.
-    fn on_source(&mut self, _io: &mut Io, _source: usize, _ready: Readiness) {}
+    fn on_source(&mut self, _io: &mut Io<Self::Timer>, _source: usize, _ready: Readiness) {}
 
     /// A connection's output queue has just been emptied: a producer that
     /// paused for backpressure (the client reading stdin) may go on.
-    fn on_drained(&mut self, _io: &mut Io, _conn: ConnId) {}
+    fn on_drained(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId) {}
 
     /// The loop's waker was woken (by a helper thread of the protocol).
-    fn on_wake(&mut self, _io: &mut Io) {}
+    fn on_wake(&mut self, _io: &mut Io<Self::Timer>) {}
 
     /// Graceful shutdown began; every connection will be closed after
     /// its queue is flushed.
-    fn on_shutdown(&mut self, _io: &mut Io) {}
+    fn on_shutdown(&mut self, _io: &mut Io<Self::Timer>) {}
 
     /// Whether the loop may end: by default once every connection closed.
     /// A protocol with work of its own (UDP replies) can ask for more time.
@@ -162,8 +171,8 @@ pub struct SourceInterest {
 
 impl SourceInterest {
     /// Registers `source` as protocol source number `n`, readable only.
-    pub fn register<S: mio::event::Source + ?Sized>(
-        io: &Io,
+    pub fn register<T, S: mio::event::Source + ?Sized>(
+        io: &Io<T>,
         source: &mut S,
         n: usize,
     ) -> std::io::Result<SourceInterest> {
@@ -177,9 +186,9 @@ impl SourceInterest {
     }
 
     /// Adds or drops writable interest; no system call when nothing changes.
-    pub fn want_writable<S: mio::event::Source + ?Sized>(
+    pub fn want_writable<T, S: mio::event::Source + ?Sized>(
         &mut self,
-        io: &Io,
+        io: &Io<T>,
         source: &mut S,
         want: bool,
     ) -> std::io::Result<()> {

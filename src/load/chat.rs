@@ -18,7 +18,7 @@ use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+use super::{arm_timers, Generator, LoadTimer};
 
 /// A line longer than this without its `\n` is not a chat line: an error.
 const MAX_LINE: usize = 64 * 1024;
@@ -61,7 +61,7 @@ fn parse_delivery(text: &str) -> Option<(u64, u64, u64)> {
 
 impl ChatLoad {
     /// Publishes every line whose time has come, from every joined member.
-    fn tick(&mut self, io: &mut Io) {
+    fn tick(&mut self, io: &mut Io<LoadTimer>) {
         let now = Instant::now();
         for (id, member) in self.members.iter_mut() {
             if !member.joined {
@@ -125,7 +125,7 @@ impl Generator for ChatLoad {
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
+    fn start(&mut self, io: &mut Io<LoadTimer>) {
         self.members
             .open_all(io, &self.plan, &mut self.tally, |number| Member {
                 number,
@@ -142,11 +142,13 @@ impl Generator for ChatLoad {
 }
 
 impl Protocol for ChatLoad {
-    fn on_open(&mut self, _io: &mut Io, _id: ConnId) {
+    type Timer = LoadTimer;
+
+    fn on_open(&mut self, _io: &mut Io<LoadTimer>, _id: ConnId) {
         self.tally.connected += 1;
     }
 
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
+    fn on_input(&mut self, io: &mut Io<LoadTimer>, id: ConnId, input: &[u8]) -> usize {
         let mut consumed = 0;
         while let Some(end) = input[consumed..].iter().position(|&b| b == b'\n') {
             let line = &input[consumed..consumed + end];
@@ -162,7 +164,7 @@ impl Protocol for ChatLoad {
         consumed
     }
 
-    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
+    fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         // A lost delivery shows up as a gap at the other members, so
         // nothing in flight is counted here.
         if self.members.remove(id).is_some() {
@@ -170,8 +172,8 @@ impl Protocol for ChatLoad {
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |io| self.tick(io));
+    fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
+        conns::on_timer(io, timer, |io| self.tick(io));
     }
 }
 

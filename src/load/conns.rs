@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io};
 
 use super::tally::{Plan, Tally};
-use super::{END, TICK, TICK_EVERY, TIMEOUT};
+use super::{LoadTimer, TICK_EVERY, TIMEOUT};
 
 /// A generator's per-connection state knows where it is on the open-loop
 /// schedule.
@@ -37,7 +37,7 @@ impl<C: Tracked> Conns<C> {
     /// builds the state of each. A connect that fails at once is counted.
     pub fn open_all(
         &mut self,
-        io: &mut Io,
+        io: &mut Io<LoadTimer>,
         plan: &Plan,
         tally: &mut Tally,
         mut make: impl FnMut(u64) -> C,
@@ -118,13 +118,12 @@ pub fn count_close(tally: &mut Tally, reason: &CloseReason, lost: u64) {
 
 /// The timers every generator uses: the end stops the loop, the tick runs
 /// `tick` and re-arms itself.
-pub fn on_timer(io: &mut Io, key: u64, tick: impl FnOnce(&mut Io)) {
-    match key {
-        END => io.stop(),
-        TICK => {
+pub fn on_timer(io: &mut Io<LoadTimer>, timer: LoadTimer, tick: impl FnOnce(&mut Io<LoadTimer>)) {
+    match timer {
+        LoadTimer::End => io.stop(),
+        LoadTimer::Tick => {
             tick(io);
-            io.set_timer(TICK_EVERY, TICK);
+            io.set_timer(TICK_EVERY, LoadTimer::Tick);
         }
-        _ => {}
     }
 }

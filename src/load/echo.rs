@@ -15,7 +15,7 @@ use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+use super::{arm_timers, Generator, LoadTimer};
 
 /// The byte at `offset` of connection `number`'s stream: a multiplicative
 /// hash, so neighbouring bytes and neighbouring connections differ.
@@ -61,7 +61,7 @@ pub struct EchoLoad {
 impl EchoLoad {
     /// Sends `count` more messages on `id`, each stamped with when it was
     /// meant to leave (closed loop: `now`).
-    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, now: Instant) {
+    fn send(&mut self, io: &mut Io<LoadTimer>, id: ConnId, count: u64, now: Instant) {
         let size = self.plan.size as u64;
         let Some(conn) = self.conns.get_mut(id) else {
             return;
@@ -80,7 +80,7 @@ impl EchoLoad {
     }
 
     /// Open loop: sends every message whose time has come.
-    fn tick(&mut self, io: &mut Io) {
+    fn tick(&mut self, io: &mut Io<LoadTimer>) {
         let now = Instant::now();
         for (id, count) in self.conns.due(&self.plan, now) {
             self.send(io, id, count, now);
@@ -98,7 +98,7 @@ impl Generator for EchoLoad {
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
+    fn start(&mut self, io: &mut Io<LoadTimer>) {
         self.conns
             .open_all(io, &self.plan, &mut self.tally, |number| Conn {
                 number,
@@ -120,7 +120,9 @@ impl Generator for EchoLoad {
 }
 
 impl Protocol for EchoLoad {
-    fn on_open(&mut self, io: &mut Io, id: ConnId) {
+    type Timer = LoadTimer;
+
+    fn on_open(&mut self, io: &mut Io<LoadTimer>, id: ConnId) {
         self.tally.connected += 1;
         let pipeline = self.plan.pipeline as u64;
         let closed_loop = self.plan.interval.is_none();
@@ -135,7 +137,7 @@ impl Protocol for EchoLoad {
         }
     }
 
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
+    fn on_input(&mut self, io: &mut Io<LoadTimer>, id: ConnId, input: &[u8]) -> usize {
         let size = self.plan.size as u64;
         let now = Instant::now();
         let Some(conn) = self.conns.get_mut(id) else {
@@ -169,14 +171,14 @@ impl Protocol for EchoLoad {
         input.len()
     }
 
-    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
+    fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         if let Some(conn) = self.conns.remove(id) {
             conns::count_close(&mut self.tally, reason, conn.in_flight.len() as u64);
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |io| self.tick(io));
+    fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
+        conns::on_timer(io, timer, |io| self.tick(io));
     }
 }
 

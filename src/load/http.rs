@@ -13,7 +13,7 @@ use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+use super::{arm_timers, Generator, LoadTimer};
 
 /// The request every connection sends.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: reactor-load\r\n\r\n";
@@ -88,7 +88,7 @@ pub struct HttpLoad {
 impl HttpLoad {
     /// Sends `count` more requests on `id`, each stamped with when it was
     /// meant to leave (closed loop: `now`).
-    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, now: Instant) {
+    fn send(&mut self, io: &mut Io<LoadTimer>, id: ConnId, count: u64, now: Instant) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
@@ -104,7 +104,7 @@ impl HttpLoad {
     }
 
     /// Open loop: sends every message whose time has come.
-    fn tick(&mut self, io: &mut Io) {
+    fn tick(&mut self, io: &mut Io<LoadTimer>) {
         let now = Instant::now();
         for (id, count) in self.conns.due(&self.plan, now) {
             self.send(io, id, count, now);
@@ -122,7 +122,7 @@ impl Generator for HttpLoad {
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
+    fn start(&mut self, io: &mut Io<LoadTimer>) {
         self.conns
             .open_all(io, &self.plan, &mut self.tally, |number| Conn {
                 number,
@@ -146,7 +146,9 @@ impl Generator for HttpLoad {
 }
 
 impl Protocol for HttpLoad {
-    fn on_open(&mut self, io: &mut Io, id: ConnId) {
+    type Timer = LoadTimer;
+
+    fn on_open(&mut self, io: &mut Io<LoadTimer>, id: ConnId) {
         self.tally.connected += 1;
         if let Some(conn) = self.conns.get_mut(id) {
             conn.open = true;
@@ -159,7 +161,7 @@ impl Protocol for HttpLoad {
         }
     }
 
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
+    fn on_input(&mut self, io: &mut Io<LoadTimer>, id: ConnId, input: &[u8]) -> usize {
         let now = Instant::now();
         let Some(conn) = self.conns.get_mut(id) else {
             return input.len();
@@ -213,14 +215,14 @@ impl Protocol for HttpLoad {
         consumed
     }
 
-    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
+    fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         if let Some(conn) = self.conns.remove(id) {
             conns::count_close(&mut self.tally, reason, conn.in_flight.len() as u64);
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |io| self.tick(io));
+    fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
+        conns::on_timer(io, timer, |io| self.tick(io));
     }
 }
 

@@ -41,10 +41,14 @@ use crate::server::{raise_fd_limit, Failure};
 
 use tally::{Plan, Tally};
 
-/// Timer key: the run is over, stop the loop.
-pub const END: u64 = 0;
-/// Timer key: the periodic tick (open-loop sends, UDP loss checks).
-pub const TICK: u64 = 1;
+/// The load generators' timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadTimer {
+    /// The run is over: stop the loop.
+    End,
+    /// The periodic tick: open-loop sends, UDP loss checks.
+    Tick,
+}
 /// How often the tick runs: open-loop send times are kept to within this.
 pub const TICK_EVERY: Duration = Duration::from_millis(1);
 
@@ -93,20 +97,20 @@ pub struct Options {
 
 /// A generator: a protocol that can start its connections and hand back
 /// its tally when the loop is done.
-pub trait Generator: Protocol + Sized {
+pub trait Generator: Protocol<Timer = LoadTimer> + Sized {
     /// A generator for `plan`.
     fn new(plan: Plan, tally: Tally) -> Self;
     /// Opens the connections and arms the timers.
-    fn start(&mut self, io: &mut Io);
+    fn start(&mut self, io: &mut Io<LoadTimer>);
     /// The counts, once the loop returned.
     fn finish(self, now: Instant) -> Tally;
 }
 
 /// Arms the timers every generator uses: the end, and the tick if wanted.
-pub fn arm_timers(io: &mut Io, plan: &Plan, tick: bool) {
-    io.set_timer(plan.end.saturating_duration_since(io.now()), END);
+pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
+    io.set_timer(plan.end.saturating_duration_since(io.now()), LoadTimer::End);
     if tick {
-        io.set_timer(TICK_EVERY, TICK);
+        io.set_timer(TICK_EVERY, LoadTimer::Tick);
     }
 }
 

@@ -21,7 +21,7 @@ use crate::event_loop::{ConnId, Io, Protocol, Readiness, SourceInterest};
 use super::conns;
 use super::echo::pattern;
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+use super::{arm_timers, Generator, LoadTimer};
 
 /// Largest UDP payload over IPv4 (65535 minus the IP and UDP headers).
 pub const MAX_SIZE: usize = 65_507;
@@ -133,7 +133,7 @@ impl UdpLoad {
         }
     }
 
-    fn receive(&mut self, io: &mut Io, n: usize) {
+    fn receive(&mut self, io: &mut Io<LoadTimer>, n: usize) {
         for _ in 0..RECV_BUDGET {
             match self.socks[n].socket.recv(&mut self.buf) {
                 Ok(len) => {
@@ -200,7 +200,7 @@ impl Generator for UdpLoad {
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
+    fn start(&mut self, io: &mut Io<LoadTimer>) {
         let local: SocketAddr = if self.plan.addr.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
         } else {
@@ -235,17 +235,19 @@ impl Generator for UdpLoad {
 }
 
 impl Protocol for UdpLoad {
-    fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
+    type Timer = LoadTimer;
+
+    fn on_input(&mut self, _io: &mut Io<LoadTimer>, _conn: ConnId, input: &[u8]) -> usize {
         input.len()
     }
 
-    fn on_source(&mut self, io: &mut Io, source: usize, ready: Readiness) {
+    fn on_source(&mut self, io: &mut Io<LoadTimer>, source: usize, ready: Readiness) {
         if ready.readable && source < self.socks.len() {
             self.receive(io, source);
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |_| self.tick(Instant::now()));
+    fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
+        conns::on_timer(io, timer, |_| self.tick(Instant::now()));
     }
 }

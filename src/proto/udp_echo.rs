@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::event_loop::{ConnId, Io, Protocol, Readiness, SourceInterest};
+use crate::event_loop::{ConnId, Io, NoTimer, Protocol, Readiness, SourceInterest};
 use log::{debug, warn};
 use mio::net::UdpSocket;
 
@@ -209,6 +209,8 @@ impl UdpEcho {
 }
 
 impl Protocol for UdpEcho {
+    type Timer = NoTimer;
+
     fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
         // No TCP connections reach a UDP server.
         input.len()

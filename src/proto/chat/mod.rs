@@ -33,7 +33,7 @@ use std::fmt::Display;
 
 use log::debug;
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
 use crate::proto::line::LineFramer;
 use state::{Action, ChatState, Departure, MemberId};
 
@@ -125,6 +125,8 @@ impl Chat {
 }
 
 impl Protocol for Chat {
+    type Timer = NoTimer;
+
     const OVERFLOW: Overflow = Overflow::Disconnect;
 
     fn on_open(&mut self, io: &mut Io, conn: ConnId) {

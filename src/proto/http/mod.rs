@@ -45,17 +45,23 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use log::{debug, trace};
-use mio::Token;
 
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol, TimerId};
 use date::DateCache;
 use request::{Method, Request, RequestError, Version};
 use response::{write_stats_json, Connection, Response, Status, CONTINUE};
 
-/// The key of the timer that refreshes the `Date` header. Connection timers
-/// use their token, whose high half (the generation) is never 0, so no
-/// connection's key can be 0.
-const DATE_TIMER: u64 = 0;
+/// HTTP's timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpTimer {
+    /// Refresh the `Date` header: the next second has begun.
+    Date,
+    /// This connection's request head did not end within `--header-timeout`.
+    Header(ConnId),
+}
+
+/// The loop's interface, as HTTP sees it.
+type HttpIo = Io<HttpTimer>;
 
 /// The body of `GET /`.
 const HELLO: &[u8] = b"Hello, World!";
@@ -189,7 +195,7 @@ impl Http {
     /// connection stays open.
     fn answer_all(
         &mut self,
-        io: &mut Io,
+        io: &mut HttpIo,
         id: ConnId,
         state: &mut ConnState,
         input: &[u8],
@@ -242,7 +248,7 @@ impl Http {
                         Ok(None) => {
                             let timer = timer.or_else(|| {
                                 let after = self.header_timeout?;
-                                Some(io.set_timer(after, id.token().0 as u64))
+                                Some(io.set_timer(after, HttpTimer::Header(id)))
                             });
                             let scanned = rest.len();
                             *state = ConnState::ReadingHead { scanned, timer };
@@ -271,7 +277,7 @@ impl Http {
 
     /// Appends the answer to one request; says whether the connection
     /// stays open after it.
-    fn answer(&mut self, io: &Io, req: &Request) -> Next {
+    fn answer(&mut self, io: &HttpIo, req: &Request) -> Next {
         self.requests += 1;
         let (next, connection) = match (req.keep_alive, req.version) {
             (true, Version::Http11) => (Next::KeepOpen, Connection::Default),
@@ -323,7 +329,7 @@ impl Http {
     }
 
     /// Sends what `self.out` holds and, for [`Next::Close`], closes.
-    fn finish_batch(&mut self, io: &mut Io, id: ConnId, next: Next) {
+    fn finish_batch(&mut self, io: &mut HttpIo, id: ConnId, next: Next) {
         if !self.out.is_empty() {
             io.send(id, &self.out);
             self.out.clear();
@@ -334,15 +340,15 @@ impl Http {
     }
 
     /// Formats the `Date` for this second and arms the timer for the next.
-    fn tick(&mut self, io: &mut Io) {
+    fn tick(&mut self, io: &mut HttpIo) {
         let now = SystemTime::now();
         self.set_date(now);
-        io.set_timer(DateCache::until_next_second(now), DATE_TIMER);
+        io.set_timer(DateCache::until_next_second(now), HttpTimer::Date);
         self.date_ticking = true;
     }
 
     /// A connection's header timeout fired.
-    fn header_timeout(&mut self, io: &mut Io, id: ConnId) {
+    fn header_timeout(&mut self, io: &mut HttpIo, id: ConnId) {
         // Only if the same connection still has the same unfinished head:
         // a head that ended cancelled its timer, and a new head arms its own.
         let Some(ConnState::ReadingHead {
@@ -360,18 +366,20 @@ impl Http {
 }
 
 impl Protocol for Http {
+    type Timer = HttpTimer;
+
     /// A client that pipelines without reading its answers is paused by the
     /// loop until it reads: its own TCP window then slows it down.
     const OVERFLOW: Overflow = Overflow::PauseReading;
 
-    fn on_open(&mut self, io: &mut Io, id: ConnId) {
+    fn on_open(&mut self, io: &mut HttpIo, id: ConnId) {
         self.conns.insert(id, ConnState::FRESH);
         if !self.date_ticking {
             self.tick(io);
         }
     }
 
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
+    fn on_input(&mut self, io: &mut HttpIo, id: ConnId, input: &[u8]) -> usize {
         let Some(mut state) = self.state(id) else {
             // Not ours (cannot happen: on_open always runs first).
             return input.len();
@@ -382,7 +390,7 @@ impl Protocol for Http {
         used
     }
 
-    fn on_closed(&mut self, io: &mut Io, id: ConnId, _reason: &CloseReason) {
+    fn on_closed(&mut self, io: &mut HttpIo, id: ConnId, _reason: &CloseReason) {
         if let Some(ConnState::ReadingHead {
             timer: Some(timer), ..
         }) = self.state(id)
@@ -392,16 +400,15 @@ impl Protocol for Http {
         self.conns.remove(id);
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        if key == DATE_TIMER {
-            self.date_ticking = false;
-            if io.stats().open > 0 {
-                self.tick(io);
+    fn on_timer(&mut self, io: &mut HttpIo, timer: HttpTimer) {
+        match timer {
+            HttpTimer::Date => {
+                self.date_ticking = false;
+                if io.stats().open > 0 {
+                    self.tick(io);
+                }
             }
-            return;
-        }
-        if let Some(id) = ConnId::from_token(Token(key as usize)) {
-            self.header_timeout(io, id);
+            HttpTimer::Header(id) => self.header_timeout(io, id),
         }
     }
 }

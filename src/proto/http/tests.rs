@@ -11,7 +11,7 @@ use crate::event_loop::Config;
 /// batch buffer instead.
 struct Harness {
     http: Http,
-    io: Io,
+    io: HttpIo,
     id: ConnId,
     _poll: mio::Poll,
 }
