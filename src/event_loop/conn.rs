@@ -39,7 +39,7 @@ use super::NARRATION;
 
 /// Where a connection is in its life. Each state says which of reading and
 /// writing the loop still does. Why a closing connection is closing is
-/// kept beside the state ([`Connection::close_reason`]), so the state
+/// kept beside the state (`Connection::close_reason`), so the state
 /// itself is a plain value to compare and `match` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
