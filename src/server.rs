@@ -89,7 +89,7 @@ pub fn raise_fd_limit() {
 /// exits at once.
 ///
 /// The signal is caught on a small thread (signal-hook's iterator), which
-/// wakes the loop through its `mio::Waker`: a signal handler itself may do
+/// wakes the loop through its waker: a signal handler itself may do
 /// almost nothing safely, and the loop must learn of the signal while it
 /// sleeps in `poll`.
 pub fn handle_signals(loop_handle: Handle) -> Result<(), Failure> {

@@ -13,10 +13,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mio::net::UdpSocket;
-
-use crate::event_loop::{ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId};
-use crate::proto::udp_echo::RECV_BUFFER;
+use crate::event_loop::datagram;
+use crate::event_loop::{
+    ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId, UdpSocket,
+};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
@@ -30,9 +30,6 @@ const MAX_PENDING: usize = 256;
 
 /// Chunks of stdin read per event before replies get a turn.
 const STDIN_BUDGET: usize = 16;
-
-/// Replies received per event before other sources get a turn.
-const RECV_BUDGET: usize = 64;
 
 /// The client's one timer: `--wait` passed without a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +68,7 @@ pub struct UdpClient {
 impl UdpClient {
     /// A client socket for `server` (bound to an ephemeral port).
     pub fn new(server: SocketAddr, wait: Duration) -> io::Result<UdpClient> {
-        let local: SocketAddr = if server.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let socket = UdpSocket::bind(local)?;
+        let socket = datagram::bind_for(server)?;
         socket.connect(server)?;
         Ok(UdpClient {
             server,
@@ -88,7 +80,7 @@ impl UdpClient {
             interest: None,
             wait,
             wait_timer: None,
-            recv_buf: vec![0; RECV_BUFFER],
+            recv_buf: vec![0; datagram::RECV_BUFFER],
             outcome: None,
         })
     }
@@ -156,7 +148,7 @@ impl UdpClient {
 
     /// Prints replies, one per line.
     fn receive(&mut self, io: &mut Io<WaitOver>) {
-        for _ in 0..RECV_BUDGET {
+        for _ in 0..datagram::RECV_BUDGET {
             match self.socket.recv(&mut self.recv_buf) {
                 Ok(n) => {
                     let mut line = self.recv_buf[..n].to_vec();

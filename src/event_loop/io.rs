@@ -220,12 +220,6 @@ impl<T> Io<T> {
         self.timers.cancel(id);
     }
 
-    /// For protocols with sources of their own (a UDP socket, stdin):
-    /// register them with a token from [`source_token`](super::source_token).
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// Calls `on_source(source, READABLE)` again next turn: for a source
     /// that stopped at a budget with input maybe left (edge-triggered
     /// readiness will not report it again).

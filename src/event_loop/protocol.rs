@@ -16,11 +16,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use mio::event::Event;
-
 #[allow(unused_imports)] // for the docs
 use super::NoTimer;
-use super::{CloseReason, ConnId, Io};
+use super::{CloseReason, ConnId, Io, Readiness};
 
 /// What a protocol does when output queued for a connection passes
 /// `--max-outbuf`.
@@ -132,76 +130,5 @@ pub trait Protocol {
     /// A protocol with work of its own (UDP replies) can ask for more time.
     fn is_idle(&self) -> bool {
         true
-    }
-}
-
-/// What a protocol-owned source is ready for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readiness {
-    /// Readable, or at end of input, or failed: a read will not block.
-    pub readable: bool,
-    /// Writable: a write will not block.
-    pub writable: bool,
-}
-
-impl Readiness {
-    /// Ready to read (also what a revisit reports).
-    pub const READABLE: Readiness = Readiness {
-        readable: true,
-        writable: false,
-    };
-
-    pub(crate) fn of(event: &Event) -> Readiness {
-        Readiness {
-            readable: event.is_readable() || event.is_read_closed() || event.is_error(),
-            writable: event.is_writable() || event.is_write_closed(),
-        }
-    }
-}
-
-/// The interest a protocol-owned source is registered with, kept so it is
-/// re-registered only when it changes: always readable, writable only
-/// while the protocol has output waiting for it. The same rule as
-/// `Connection::wanted_interest`, for sources the loop does not own.
-#[derive(Debug)]
-pub struct SourceInterest {
-    token: mio::Token,
-    writable: bool,
-}
-
-impl SourceInterest {
-    /// Registers `source` as protocol source number `n`, readable only.
-    pub fn register<T, S: mio::event::Source + ?Sized>(
-        io: &Io<T>,
-        source: &mut S,
-        n: usize,
-    ) -> std::io::Result<SourceInterest> {
-        let token = super::source_token(n);
-        io.registry()
-            .register(source, token, mio::Interest::READABLE)?;
-        Ok(SourceInterest {
-            token,
-            writable: false,
-        })
-    }
-
-    /// Adds or drops writable interest; no system call when nothing changes.
-    pub fn want_writable<T, S: mio::event::Source + ?Sized>(
-        &mut self,
-        io: &Io<T>,
-        source: &mut S,
-        want: bool,
-    ) -> std::io::Result<()> {
-        if want == self.writable {
-            return Ok(());
-        }
-        let interest = if want {
-            mio::Interest::READABLE | mio::Interest::WRITABLE
-        } else {
-            mio::Interest::READABLE
-        };
-        io.registry().reregister(source, self.token, interest)?;
-        self.writable = want;
-        Ok(())
     }
 }

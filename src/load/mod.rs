@@ -36,7 +36,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use crate::client::resolve;
-use crate::event_loop::{Config, Io, Protocol, Reactor, MAX_SOURCES};
+use crate::event_loop::{datagram, Config, Io, Protocol, Reactor, MAX_SOURCES};
 use crate::server::{raise_fd_limit, Failure};
 
 use tally::{Plan, Tally};
@@ -117,11 +117,11 @@ pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
 /// Runs the load test and prints the report.
 pub fn run(options: Options) -> Result<(), Failure> {
     let addr = resolve(&options.addr)?;
-    if options.mode == Mode::Udp && options.size > udp::MAX_SIZE {
+    if options.mode == Mode::Udp && options.size > datagram::MAX_DATAGRAM {
         return Err(format!(
             "--size {} is over the {} bytes a UDP datagram can carry",
             options.size,
-            udp::MAX_SIZE
+            datagram::MAX_DATAGRAM
         ));
     }
     let threads = options.threads.clamp(1, options.connections);
