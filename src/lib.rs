@@ -62,6 +62,7 @@ pub mod cli;
 pub mod client;
 pub mod event_loop;
 pub mod load;
+pub mod process;
 pub mod proto;
 pub mod server;
 

@@ -2,6 +2,7 @@
 //! turn its outcome into an exit status (0 done, 1 runtime error, 2 usage
 //! error, which clap reports itself).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,12 +11,15 @@ use log::LevelFilter;
 
 use reactor::cli::{Cli, Command};
 use reactor::client;
+use reactor::event_loop::Config;
 use reactor::event_loop::NARRATION;
 use reactor::load;
+use reactor::process::Failure;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
-use reactor::server::{serve, serve_udp_echo, Failure};
+use reactor::proto::udp_echo::UdpEcho;
+use reactor::server::{run_announced, serve, start};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -43,10 +47,11 @@ fn main() -> ExitCode {
     start_logging(&cli);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {failure}");
+        Err(Failure::Error(message)) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::Signal(signal)) => ExitCode::from(128u8.saturating_add(signal as u8)),
     }
 }
 
@@ -115,6 +120,21 @@ fn run(command: Command) -> Result<(), Failure> {
             )
         }
     }
+}
+
+/// The UDP echo server owns its socket, so it binds before the loop
+/// starts and registers the socket as a source of its own.
+fn serve_udp_echo(bind: SocketAddr, config: Config) -> Result<(), Failure> {
+    let echo =
+        UdpEcho::bind(bind, config.max_outbuf).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let addr = echo
+        .local_addr()
+        .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
+    let mut reactor = start(config, echo)?;
+    let (echo, io) = reactor.parts();
+    echo.register(io)
+        .map_err(|e| format!("cannot watch {addr}: {e}"))?;
+    run_announced(&mut reactor, "udp-echo", "udp", addr)
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).

@@ -19,11 +19,10 @@ pub mod tcp;
 pub mod udp;
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event_loop::{Config, Handle, Io, Protocol, Reactor};
-use crate::server::{handle_signals, Failure};
+use crate::process::{resolve, Failure};
 
 /// Writes bytes from the server to stdout at once (a prompt without a
 /// newline must show too). Returns false when stdout is gone (a closed
@@ -66,17 +65,6 @@ pub fn run_udp(server: &str, wait: Duration) -> Result<(), Failure> {
     run(Config::default(), client)
 }
 
-/// The first address `HOST:PORT` names (a literal address, or a name
-/// such as `localhost` looked up once, before the loop starts).
-pub(crate) fn resolve(server: &str) -> Result<SocketAddr, Failure> {
-    use std::net::ToSocketAddrs;
-    server
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {server}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {server}: no address"))
-}
-
 /// One loop, one client, until it stops itself (or Ctrl-C).
 fn run<C: Client>(config: Config, client: C) -> Result<(), Failure> {
     let mut reactor =
@@ -84,9 +72,14 @@ fn run<C: Client>(config: Config, client: C) -> Result<(), Failure> {
     let handle = reactor.handle();
     let (client, io) = reactor.parts();
     client.start(io, handle.clone())?;
-    handle_signals(handle)?;
+    reactor
+        .stop_on_signals()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     reactor
         .run()
         .map_err(|e| format!("event loop failed: {e}"))?;
+    if let Some(signal) = reactor.second_signal() {
+        return Err(Failure::Signal(signal));
+    }
     reactor.protocol().outcome()
 }

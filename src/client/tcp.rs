@@ -20,6 +20,7 @@ use crate::event_loop::{CloseReason, ConnId, Handle, Io, NoTimer, Protocol, Read
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
+use crate::process::Failure;
 
 /// Source number of stdin.
 const STDIN: usize = 0;
@@ -154,7 +155,7 @@ impl Protocol for TcpClient {
 
 impl Client for TcpClient {
     /// Starts the connect and opens stdin.
-    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
+    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), Failure> {
         let conn = io
             .connect(self.server)
             .map_err(|e| format!("cannot connect to {}: {e}", self.server))?;
@@ -166,7 +167,10 @@ impl Client for TcpClient {
     }
 
     /// How the run ended.
-    fn outcome(&self) -> Result<(), String> {
-        self.outcome.clone().unwrap_or(Ok(()))
+    fn outcome(&self) -> Result<(), Failure> {
+        self.outcome
+            .clone()
+            .unwrap_or(Ok(()))
+            .map_err(Failure::Error)
     }
 }

@@ -20,6 +20,7 @@ use crate::event_loop::{
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
+use crate::process::Failure;
 
 /// Source numbers.
 const STDIN: usize = 0;
@@ -231,7 +232,7 @@ impl Protocol for UdpClient {
 
 impl Client for UdpClient {
     /// Registers the socket and opens stdin.
-    fn start(&mut self, io: &mut Io<WaitOver>, handle: Handle) -> Result<(), String> {
+    fn start(&mut self, io: &mut Io<WaitOver>, handle: Handle) -> Result<(), Failure> {
         let interest = SourceInterest::register(io, &mut self.socket, SOCKET)
             .map_err(|e| format!("cannot watch the UDP socket: {e}"))?;
         self.interest = Some(interest);
@@ -243,7 +244,10 @@ impl Client for UdpClient {
     }
 
     /// How the run ended.
-    fn outcome(&self) -> Result<(), String> {
-        self.outcome.clone().unwrap_or(Ok(()))
+    fn outcome(&self) -> Result<(), Failure> {
+        self.outcome
+            .clone()
+            .unwrap_or(Ok(()))
+            .map_err(Failure::Error)
     }
 }

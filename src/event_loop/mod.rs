@@ -44,6 +44,7 @@ mod io;
 mod outqueue;
 mod protocol;
 mod shutdown;
+mod signals;
 mod source;
 mod stats;
 mod timer;
@@ -70,7 +71,7 @@ use mio::{Events, Interest, Poll, Waker};
 
 use conn::interest_name;
 use io::TimerKind;
-use token::{source_number, LISTENER, WAKER};
+use token::{source_number, LISTENER, SIGNALS, WAKER};
 
 /// Reads one connection may do per readiness event before the loop moves on
 /// to the others. 16 reads of up to 64 KiB is 1 MiB: enough that a bulk
@@ -119,6 +120,11 @@ pub struct Reactor<P: Protocol> {
     out_of_fds_since: Option<Instant>,
     /// When `--max-conns` refusal was last logged (warn at most once a second).
     last_refusal_warning: Option<Instant>,
+    /// SIGINT and SIGTERM, once [`stop_on_signals`](Reactor::stop_on_signals)
+    /// installed them.
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// A second signal ended the loop without flushing: which one.
+    second_signal: Option<i32>,
 }
 
 impl<P: Protocol> Reactor<P> {
@@ -139,6 +145,8 @@ impl<P: Protocol> Reactor<P> {
             handle: Handle::new(waker),
             out_of_fds_since: None,
             last_refusal_warning: None,
+            signals: None,
+            second_signal: None,
         })
     }
 
@@ -260,6 +268,7 @@ impl<P: Protocol> Reactor<P> {
         match event.token() {
             LISTENER => self.accept(),
             WAKER => self.woken(),
+            SIGNALS => self.signalled(),
             token => match (ConnId::from_token(token), source_number(token)) {
                 (Some(id), _) => self.connection_event(id, event),
                 (None, Some(source)) => {

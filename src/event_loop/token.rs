@@ -17,7 +17,7 @@
 //!
 //! Layout of the `usize`: the low 32 bits are the slab key, the high 32 bits
 //! the generation. Generation 0 is never given to a connection; tokens with
-//! generation 0 name the loop's own sources (listener, waker, and a few
+//! generation 0 name the loop's own sources (listener, waker, signals, and a few
 //! protocol-owned ones such as a UDP socket or stdin).
 
 use mio::Token;
@@ -27,11 +27,13 @@ const _: () = assert!(usize::BITS >= 64, "reactor needs a 64-bit target");
 
 /// The listening socket.
 pub const LISTENER: Token = Token(0);
-/// The `mio::Waker`: signals and helper threads wake the loop through it.
+/// The `mio::Waker`: other threads wake the loop through it.
 pub const WAKER: Token = Token(1);
+/// The pipe SIGINT and SIGTERM are written into (see `signals.rs`).
+pub const SIGNALS: Token = Token(2);
 /// First token a protocol may use for a source of its own
 /// (see [`source_token`]).
-const FIRST_SOURCE: usize = 2;
+const FIRST_SOURCE: usize = 3;
 /// How many protocol-owned sources one loop can have: enough for the load
 /// generator's UDP sockets (one per simulated client). Source tokens have
 /// generation 0, so they never collide with a connection's token however

@@ -35,9 +35,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use crate::client::resolve;
 use crate::event_loop::{datagram, Config, Io, Protocol, Reactor, MAX_SOURCES};
-use crate::server::{raise_fd_limit, Failure};
+use crate::process::{raise_fd_limit, resolve, Failure};
 
 use tally::{Plan, Tally};
 
@@ -118,20 +117,20 @@ pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
 pub fn run(options: Options) -> Result<(), Failure> {
     let addr = resolve(&options.addr)?;
     if options.mode == Mode::Udp && options.size > datagram::MAX_DATAGRAM {
-        return Err(format!(
+        return Err(Failure::Error(format!(
             "--size {} is over the {} bytes a UDP datagram can carry",
             options.size,
             datagram::MAX_DATAGRAM
-        ));
+        )));
     }
     let threads = options.threads.clamp(1, options.connections);
     // The report says how many loops really ran.
     let options = Options { threads, ..options };
     if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
-        return Err(format!(
+        return Err(Failure::Error(format!(
             "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
             options.connections
-        ));
+        )));
     }
     raise_fd_limit();
     let start = Instant::now();
@@ -204,12 +203,14 @@ fn collect(
                 line.show(ops);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err("a load thread ended without a result".to_string())
+                return Err(Failure::Error(
+                    "a load thread ended without a result".into(),
+                ))
             }
         }
     }
     line.clear();
-    total.ok_or_else(|| "no load thread ran".to_string())
+    total.ok_or_else(|| Failure::Error("no load thread ran".into()))
 }
 
 /// Prints the report and decides the exit status.
@@ -219,7 +220,7 @@ fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Fail
             .first_error
             .as_deref()
             .unwrap_or("no connection made, or (UDP) no reply");
-        return Err(format!("cannot connect to {addr}: {why}"));
+        return Err(Failure::Error(format!("cannot connect to {addr}: {why}")));
     }
     let text = if options.json {
         report::json(options, total)
@@ -230,10 +231,10 @@ fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Fail
     let errors = &total.errors;
     // A message unanswered a second after it was sent is as good as lost.
     if errors.mismatch > 0 || errors.lost > 0 || errors.timeout > 0 {
-        return Err(format!(
+        return Err(Failure::Error(format!(
             "{addr}: {} mismatched, {} lost and {} unanswered messages",
             errors.mismatch, errors.lost, errors.timeout
-        ));
+        )));
     }
     Ok(())
 }
