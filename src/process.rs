@@ -1,11 +1,13 @@
 //! What every command needs of the process it runs in, one floor below
 //! `server`, `client` and `load` (which therefore never import each
 //! other): an address resolved, the descriptor limit raised, the
-//! readiness line, and the error that becomes the exit status.
+//! readiness line, the error that becomes the exit status, and the option
+//! values every command parses the same way.
 
 use std::fmt;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 use log::{debug, warn};
 
@@ -62,4 +64,34 @@ pub fn announce(scheme: &str, addr: SocketAddr) -> Result<(), Failure> {
     writeln!(stdout, "listening on {scheme}://{addr}")
         .and_then(|()| stdout.flush())
         .map_err(|e| Failure::Error(format!("cannot write the readiness line to stdout: {e}")))
+}
+
+/// The longest time any option takes, in seconds: about 31 years. Clocks
+/// cannot count much further ahead (an `Instant` plus 2^64 seconds
+/// overflows), and no timeout needs to.
+pub const MAX_SECONDS: u64 = 1_000_000_000;
+
+/// The parser for options in seconds: 0 to [`MAX_SECONDS`].
+pub fn seconds() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(0..=MAX_SECONDS)
+}
+
+/// An option in seconds where 0 means "off".
+pub fn seconds_or_off(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// Checks that `text` has the shape `HOST:PORT` with a valid port. The name
+/// is resolved later, when the command starts: a name that does not
+/// resolve is a runtime error (exit 1), not a usage error.
+pub fn host_and_port(text: &str) -> Result<String, String> {
+    if text.parse::<SocketAddr>().is_ok() {
+        return Ok(text.to_string());
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(text.to_string())
+        }
+        _ => Err("expected HOST:PORT, e.g. 127.0.0.1:7000 or localhost:7001".to_string()),
+    }
 }

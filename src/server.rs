@@ -1,14 +1,16 @@
 //! Wiring a server: raise the descriptor limit, bind, catch signals, print
-//! the readiness line, run, log the summary. Nothing here is
-//! protocol-specific: `main.rs` hands in the protocol.
+//! the readiness line, run, log the summary; and the options every server
+//! shares. Nothing here is protocol-specific: `main.rs` hands in the
+//! protocol.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use clap::Args;
 use log::info;
 
 use crate::event_loop::{Config, Protocol, Reactor};
-use crate::process::{announce, raise_fd_limit, Failure};
+use crate::process::{announce, raise_fd_limit, seconds, seconds_or_off, Failure};
 
 /// Runs `protocol` on a loop listening on `bind` until SIGINT/SIGTERM.
 /// `scheme` is what the readiness line calls it (`tcp`, `http`).
@@ -64,4 +66,111 @@ pub fn run_announced<P: Protocol>(
         reactor.stats()
     );
     Ok(())
+}
+
+/// Options every TCP server shares.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Most connections open at once; beyond it a new connection is
+    /// accepted and closed at once, with a warning in the log.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+
+    /// Close a connection after this many seconds without input (0 = never).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub idle_timeout: u64,
+
+    /// Most bytes queued for one connection that does not read what it is
+    /// sent. Echo and HTTP then stop reading from it; chat disconnects it.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+
+    /// Options of the loop itself.
+    #[command(flatten)]
+    pub loop_args: LoopArgs,
+}
+
+/// Options of the UDP echo server.
+#[derive(Debug, Clone, Args)]
+pub struct UdpArgs {
+    /// Most bytes of replies kept while the socket cannot take them at
+    /// once; replies beyond it are dropped and counted.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+
+    /// Options of the loop itself.
+    #[command(flatten)]
+    pub loop_args: LoopArgs,
+}
+
+/// Options of the loop itself, for every server.
+#[derive(Debug, Clone, Args)]
+pub struct LoopArgs {
+    /// Log a line of counters this often, in seconds (0 = off).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub stats_interval: u64,
+
+    /// On SIGINT/SIGTERM, how many seconds to spend flushing output before
+    /// closing connections anyway.
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 5,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub shutdown_timeout: u64,
+
+    /// Narrate the event loop: what each poll returned and what each
+    /// handler did with it (logged at trace level, whatever -v says).
+    #[arg(long)]
+    pub trace: bool,
+}
+
+impl LoopArgs {
+    /// The loop's configuration, with the defaults for what these options
+    /// do not cover.
+    fn config(&self) -> Config {
+        Config {
+            stats_interval: seconds_or_off(self.stats_interval),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            trace: self.trace,
+            ..Config::default()
+        }
+    }
+}
+
+impl ServerArgs {
+    /// The loop's configuration these options describe.
+    pub fn config(&self) -> Config {
+        Config {
+            max_conns: self.max_conns as usize,
+            idle_timeout: seconds_or_off(self.idle_timeout),
+            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            ..self.loop_args.config()
+        }
+    }
+}
+
+impl UdpArgs {
+    /// The loop's configuration these options describe (`max_outbuf`
+    /// bounds the reply queue).
+    pub fn config(&self) -> Config {
+        Config {
+            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            ..self.loop_args.config()
+        }
+    }
 }

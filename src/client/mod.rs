@@ -22,7 +22,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::event_loop::{Config, Handle, Io, Protocol, Reactor};
-use crate::process::{resolve, Failure};
+use clap::Args;
+
+use crate::process::{host_and_port, resolve, Failure, MAX_SECONDS};
 
 /// Writes bytes from the server to stdout at once (a prompt without a
 /// newline must show too). Returns false when stdout is gone (a closed
@@ -46,27 +48,48 @@ pub trait Client: Protocol {
     fn outcome(&self) -> Result<(), Failure>;
 }
 
-/// Runs the TCP client against `server` until the server closes.
-pub fn run_tcp(server: &str, max_outbuf: u64) -> Result<(), Failure> {
-    let server = resolve(server)?;
-    let config = Config {
-        max_outbuf: usize::try_from(max_outbuf).unwrap_or(usize::MAX),
-        ..Config::default()
-    };
-    run(config, tcp::TcpClient::new(server))
+/// `reactor client`'s options (the command's help is in `cli.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Server address, e.g. 127.0.0.1:7000, `[::1]:7000` or localhost:7001.
+    #[arg(value_name = "ADDR", value_parser = host_and_port)]
+    pub addr: String,
+    /// Use UDP: one datagram per line.
+    #[arg(long)]
+    pub udp: bool,
+    /// With --udp: milliseconds to wait for replies after stdin ends.
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS * 1000),
+        allow_negative_numbers = true,
+        requires = "udp"
+    )]
+    pub wait: u64,
+    /// Most bytes queued for the server before stdin is left unread.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
 }
 
-/// Runs the UDP client against `server` until stdin ends and `wait`
-/// passes without replies.
-pub fn run_udp(server: &str, wait: Duration) -> Result<(), Failure> {
-    let server = resolve(server)?;
-    let client = udp::UdpClient::new(server, wait)
-        .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
-    run(Config::default(), client)
+/// Runs the client `args` describe until it is done.
+pub fn run(args: &ClientArgs) -> Result<(), Failure> {
+    let server = resolve(&args.addr)?;
+    if args.udp {
+        let wait = Duration::from_millis(args.wait);
+        let client = udp::UdpClient::new(server, wait)
+            .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
+        return run_client(Config::default(), client);
+    }
+    let config = Config {
+        max_outbuf: usize::try_from(args.max_outbuf).unwrap_or(usize::MAX),
+        ..Config::default()
+    };
+    run_client(config, tcp::TcpClient::new(server))
 }
 
 /// One loop, one client, until it stops itself (or Ctrl-C).
-fn run<C: Client>(config: Config, client: C) -> Result<(), Failure> {
+fn run_client<C: Client>(config: Config, client: C) -> Result<(), Failure> {
     let mut reactor =
         Reactor::new(config, client).map_err(|e| format!("cannot start the event loop: {e}"))?;
     let handle = reactor.handle();

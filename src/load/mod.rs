@@ -13,6 +13,7 @@
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
 //! * [`conns`]: what the TCP generators share: their connection table,
 //!   the open-loop schedule, timeouts, close accounting, the timers.
+//! * [`args`]: the command line.
 //! * [`tally`]: the plan a loop follows and the counts it keeps.
 //! * [`report`]: the table, the JSON, the progress line.
 //!
@@ -22,6 +23,7 @@
 //! server keeps up, and latency counts from when each message was *meant*
 //! to leave; see `docs/05-load.md` on coordinated omission.
 
+pub mod args;
 pub mod chat;
 pub mod conns;
 pub mod echo;
@@ -38,6 +40,7 @@ use std::time::{Duration, Instant};
 use crate::event_loop::{datagram, Config, Io, Protocol, Reactor, MAX_SOURCES};
 use crate::process::{raise_fd_limit, resolve, Failure};
 
+use args::LoadArgs;
 use tally::{Plan, Tally};
 
 /// The load generators' timers.
@@ -57,7 +60,8 @@ pub const TICK_EVERY: Duration = Duration::from_millis(1);
 pub const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What to load the server with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// TCP echo (`reactor echo`): payloads verified byte by byte.
     Echo,
@@ -67,31 +71,6 @@ pub enum Mode {
     Udp,
     /// HTTP (`reactor http`, or any server answering `GET /`).
     Http,
-}
-
-/// The command line's options.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `HOST:PORT`, resolved when the run starts.
-    pub addr: String,
-    /// What to send.
-    pub mode: Mode,
-    /// Connections (UDP: sockets) over all threads.
-    pub connections: u64,
-    /// Measured seconds.
-    pub duration: Duration,
-    /// Seconds before measuring starts.
-    pub warmup: Duration,
-    /// Bytes per message.
-    pub size: usize,
-    /// Messages per second over all connections; 0 = closed loop.
-    pub rate: u64,
-    /// Messages in flight per connection (closed loop).
-    pub pipeline: usize,
-    /// Loops, one per thread.
-    pub threads: u64,
-    /// Print JSON instead of the table.
-    pub json: bool,
 }
 
 /// A generator: a protocol that can start its connections and hand back
@@ -114,9 +93,9 @@ pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
 }
 
 /// Runs the load test and prints the report.
-pub fn run(options: Options) -> Result<(), Failure> {
+pub fn run(options: LoadArgs) -> Result<(), Failure> {
     let addr = resolve(&options.addr)?;
-    if options.mode == Mode::Udp && options.size > datagram::MAX_DATAGRAM {
+    if options.mode == Mode::Udp && options.size() > datagram::MAX_DATAGRAM {
         return Err(Failure::Error(format!(
             "--size {} is over the {} bytes a UDP datagram can carry",
             options.size,
@@ -125,7 +104,7 @@ pub fn run(options: Options) -> Result<(), Failure> {
     }
     let threads = options.threads.clamp(1, options.connections);
     // The report says how many loops really ran.
-    let options = Options { threads, ..options };
+    let options = LoadArgs { threads, ..options };
     if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
         return Err(Failure::Error(format!(
             "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
@@ -134,7 +113,7 @@ pub fn run(options: Options) -> Result<(), Failure> {
     }
     raise_fd_limit();
     let start = Instant::now();
-    let warmup_end = start + options.warmup;
+    let warmup_end = start + options.warmup();
     let interval = (options.rate > 0)
         .then(|| Duration::from_secs_f64(options.connections as f64 / options.rate as f64));
     let (done, results) = mpsc::channel();
@@ -147,12 +126,12 @@ pub fn run(options: Options) -> Result<(), Failure> {
             addr,
             numbers,
             total_connections: options.connections,
-            size: options.size,
-            pipeline: options.pipeline,
+            size: options.size(),
+            pipeline: options.pipeline(),
             interval,
             start,
             warmup_end,
-            end: warmup_end + options.duration,
+            end: warmup_end + options.duration(),
         };
         let counter = Arc::new(AtomicU64::new(0));
         progress.push(Arc::clone(&counter));
@@ -214,7 +193,7 @@ fn collect(
 }
 
 /// Prints the report and decides the exit status.
-fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
+fn finish(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
     if total.connected == 0 {
         let why = total
             .first_error
@@ -223,7 +202,7 @@ fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Fail
         return Err(Failure::Error(format!("cannot connect to {addr}: {why}")));
     }
     let text = if options.json {
-        report::json(options, total)
+        report::json(options, addr, total)
     } else {
         report::table(options, addr, total)
     };

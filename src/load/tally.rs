@@ -57,7 +57,7 @@ impl Plan {
 }
 
 /// Errors, by kind.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Errors {
     /// Connections that could not be made (or UDP sends refused).
     pub connect: u64,
