@@ -10,7 +10,7 @@ use log::LevelFilter;
 use reactor::cli::{ChatArgs, Cli, Command, HttpArgs, UdpEchoArgs};
 use reactor::client;
 use reactor::event_loop::NARRATION;
-use reactor::load::{self, Mode};
+use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
@@ -27,13 +27,10 @@ fn main() -> ExitCode {
         }
     }
     if let Command::Load(args) = &cli.command {
-        if args.mode == Mode::Chat && args.rate == 0 {
-            // A usage error (exit 2), like any other bad combination.
+        if let Err(message) = args.check() {
+            // A usage error (exit 2), like any other bad value.
             Cli::command()
-                .error(
-                    clap::error::ErrorKind::MissingRequiredArgument,
-                    "--mode chat needs --rate: a chat line gets no reply to pace a closed loop",
-                )
+                .error(clap::error::ErrorKind::ArgumentConflict, message)
                 .exit();
         }
     }

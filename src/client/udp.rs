@@ -14,9 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::event_loop::datagram;
-use crate::event_loop::{
-    ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId, UdpSocket,
-};
+use crate::event_loop::{Handle, Io, Protocol, Readiness, SourceInterest, TimerId, UdpSocket};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
@@ -195,10 +193,6 @@ impl UdpClient {
 
 impl Protocol for UdpClient {
     type Timer = WaitOver;
-
-    fn on_input(&mut self, _io: &mut Io<WaitOver>, _conn: ConnId, input: &[u8]) -> usize {
-        input.len()
-    }
 
     fn on_source(&mut self, io: &mut Io<WaitOver>, source: usize, ready: Readiness) {
         match source {

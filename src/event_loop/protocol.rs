@@ -66,8 +66,8 @@ impl Default for Config {
 
 /// A protocol: the per-connection state machines the loop drives.
 ///
-/// Every method but [`on_input`](Protocol::on_input) has a default, so a
-/// protocol implements only the events it cares about.
+/// Every method has a default, so a protocol implements only the events it
+/// cares about.
 pub trait Protocol {
     /// What to do with a connection whose queued output passes
     /// `--max-outbuf`.
@@ -85,7 +85,11 @@ pub trait Protocol {
     /// Bytes arrived. Returns how many were consumed; the rest are kept and
     /// offered again, in front of the next bytes, when more arrive (the
     /// "incomplete message, read more" case).
-    fn on_input(&mut self, io: &mut Io<Self::Timer>, conn: ConnId, input: &[u8]) -> usize;
+    /// By default everything is consumed and dropped (a protocol whose
+    /// sources are all its own, like UDP echo, never gets input here).
+    fn on_input(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId, input: &[u8]) -> usize {
+        input.len()
+    }
 
     /// The peer shut down its write half. By default: finish sending what
     /// is queued, then close.

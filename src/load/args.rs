@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::Mode;
+use super::{requests, Mode};
 use crate::process::{host_and_port, seconds, MAX_SECONDS};
 
 /// `reactor load`'s options (the command's help is in `cli.rs`).
@@ -48,6 +48,26 @@ pub struct LoadArgs {
 }
 
 impl LoadArgs {
+    /// Combinations of options that cannot run: a usage error each.
+    pub fn check(&self) -> Result<(), String> {
+        if self.mode == Mode::Chat && self.rate == 0 {
+            return Err(
+                "--mode chat needs --rate: a chat line gets no reply to pace a closed loop".into(),
+            );
+        }
+        let window = requests::window(self.size());
+        if self.pipeline() > window {
+            return Err(format!(
+                "--pipeline {} of --size {} bytes is more than {} MiB in flight per connection; \
+                 at most {window} messages of that size",
+                self.pipeline,
+                self.size,
+                requests::MAX_BYTES_IN_FLIGHT >> 20
+            ));
+        }
+        Ok(())
+    }
+
     /// The measured time.
     pub fn duration(&self) -> Duration {
         Duration::from_secs(self.duration)

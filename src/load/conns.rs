@@ -74,7 +74,7 @@ impl<C: Tracked> Conns<C> {
             .iter()
             .filter_map(|(id, conn)| {
                 let (number, sent) = conn.schedule()?;
-                let count = due(plan, number, sent, now);
+                let count = plan.due(number, sent, now);
                 (count > 0).then_some((id, count))
             })
             .collect()
@@ -84,19 +84,6 @@ impl<C: Tracked> Conns<C> {
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (ConnId, &mut C)> {
         self.map.iter_mut()
     }
-}
-
-/// How many messages of connection `number`, which has sent `sent`, are
-/// due by `now` on the open-loop schedule.
-fn due(plan: &Plan, number: u64, sent: u64, now: Instant) -> u64 {
-    let mut count = 0;
-    while plan
-        .intended(number, sent + count)
-        .is_some_and(|at| at <= now)
-    {
-        count += 1;
-    }
-    count
 }
 
 /// Messages still unanswered [`TIMEOUT`] after they were sent, at `now`.

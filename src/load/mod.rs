@@ -7,6 +7,8 @@
 //! them; no thread ever serves one connection. That is the `--workers`
 //! design of the servers, seen from the client side.
 //!
+//! * [`requests`]: the generator that echo and HTTP share: requests in
+//!   flight per connection, closed or open loop, a bounded window.
 //! * [`echo`]: TCP echo, every returned byte verified.
 //! * [`chat`]: members of one room publishing at a rate; fan-out latency.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
@@ -29,6 +31,7 @@ pub mod conns;
 pub mod echo;
 pub mod http;
 pub mod report;
+pub mod requests;
 pub mod tally;
 pub mod udp;
 
@@ -194,11 +197,7 @@ fn collect(
 
 /// Prints the report and decides the exit status.
 fn finish(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
-    if total.connected == 0 {
-        let why = total
-            .first_error
-            .as_deref()
-            .unwrap_or("no connection made, or (UDP) no reply");
+    if let (0, Some(why)) = (total.connected, &total.first_error) {
         return Err(Failure::Error(format!("cannot connect to {addr}: {why}")));
     }
     let text = if options.json {
@@ -213,6 +212,13 @@ fn finish(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> Result<(), Fai
         return Err(Failure::Error(format!(
             "{addr}: {} mismatched, {} lost and {} unanswered messages",
             errors.mismatch, errors.lost, errors.timeout
+        )));
+    }
+    if total.ops == 0 {
+        // A server that accepts and never answers must not pass.
+        return Err(Failure::Error(format!(
+            "{addr}: nothing was answered ({} connections answered at all)",
+            total.connected
         )));
     }
     Ok(())

@@ -14,7 +14,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crate::event_loop::datagram;
-use crate::event_loop::{ConnId, Io, Protocol, Readiness, SourceInterest, UdpSocket};
+use crate::event_loop::{Io, Protocol, Readiness, SourceInterest, UdpSocket};
 
 use super::conns;
 use super::echo::pattern;
@@ -222,10 +222,6 @@ impl Generator for UdpLoad {
 
 impl Protocol for UdpLoad {
     type Timer = LoadTimer;
-
-    fn on_input(&mut self, _io: &mut Io<LoadTimer>, _conn: ConnId, input: &[u8]) -> usize {
-        input.len()
-    }
 
     fn on_source(&mut self, io: &mut Io<LoadTimer>, source: usize, ready: Readiness) {
         if ready.readable && source < self.socks.len() {

@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use log::{debug, warn};
 
 use crate::event_loop::datagram;
-use crate::event_loop::{ConnId, Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
+use crate::event_loop::{Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
 
 /// Replies waiting for the socket to become writable, bounded in bytes.
 #[derive(Debug)]
@@ -200,11 +200,6 @@ impl UdpEcho {
 
 impl Protocol for UdpEcho {
     type Timer = NoTimer;
-
-    fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
-        // No TCP connections reach a UDP server.
-        input.len()
-    }
 
     fn on_source(&mut self, io: &mut Io, _source: usize, ready: Readiness) {
         if ready.writable {
