@@ -120,7 +120,7 @@ impl<T> Io<T> {
         if self.scratch.is_empty() {
             // Called from inside a protocol callback, while the loop has
             // lent the scratch buffer out: do it next turn instead.
-            self.still_ready.push(id);
+            self.revisit(id);
             return;
         }
         loop {

@@ -157,6 +157,8 @@ pub struct Connection {
     pub(crate) last_input: Instant,
     /// The idle or linger timer, if one is armed.
     pub(crate) timer: Option<TimerId>,
+    /// On the loop's revisit list for the next turn (see `Io::revisit`).
+    pub(crate) revisit: bool,
 }
 
 impl Connection {
@@ -177,6 +179,7 @@ impl Connection {
             peer,
             last_input: now,
             timer: None,
+            revisit: false,
         }
     }
 

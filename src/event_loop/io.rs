@@ -236,6 +236,37 @@ impl<T> Io<T> {
 
     // ----- the connection mechanics the loop shares ---------------------
 
+    /// Reads `id` again next turn: it may have input that no new edge will
+    /// announce (it stopped at its read budget, or reading just resumed).
+    /// A connection is on the list once at most, so it gets one budget per
+    /// turn however many reasons it has to be revisited.
+    pub(crate) fn revisit(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            if !conn.revisit {
+                conn.revisit = true;
+                self.still_ready.push(id);
+            }
+        }
+    }
+
+    /// Takes the revisit list for this turn, so connections may be put on
+    /// the next one.
+    pub(crate) fn take_revisits(&mut self) -> Vec<ConnId> {
+        let list = std::mem::take(&mut self.still_ready);
+        for &id in &list {
+            if let Some(conn) = self.conns.get_mut(id) {
+                conn.revisit = false;
+            }
+        }
+        list
+    }
+
+    /// Whether `id` is on the next turn's revisit list already: it was
+    /// read to its budget this turn.
+    pub(crate) fn is_due_for_revisit(&self, id: ConnId) -> bool {
+        self.conns.get(id).is_some_and(|conn| conn.revisit)
+    }
+
     /// Puts a new stream into the slab and registers it. The one place a
     /// connection is registered (the one place it leaves is [`Io::remove`]).
     pub(crate) fn insert(
@@ -398,7 +429,7 @@ impl<T> Io<T> {
             // Reading resumes; the peer may have data waiting that no new
             // edge will announce, so look at it next turn.
             conn.set_state(id, State::Open);
-            self.still_ready.push(id);
+            self.revisit(id);
         }
         if drained && wrote_something {
             self.drained.push(id);

@@ -39,6 +39,7 @@ mod close;
 mod conn;
 mod conn_map;
 pub mod datagram;
+mod events;
 mod handle;
 mod io;
 mod outqueue;
@@ -69,7 +70,6 @@ use mio::event::Event;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Waker};
 
-use conn::interest_name;
 use io::TimerKind;
 use token::{source_number, LISTENER, SIGNALS, WAKER};
 
@@ -214,7 +214,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// One turn: poll, dispatch, revisit, timers, flush.
     fn turn(&mut self, events: &mut Events) -> std::io::Result<()> {
-        let revisit = std::mem::take(&mut self.io.still_ready);
+        let revisit = self.io.take_revisits();
         let revisit_sources = std::mem::take(&mut self.io.still_ready_sources);
         // One clock read before poll and one after; the handlers of a turn
         // all share the second (`Io::now`).
@@ -246,6 +246,10 @@ impl<P: Protocol> Reactor<P> {
             self.dispatch(event);
         }
         for id in revisit {
+            if self.io.is_due_for_revisit(id) {
+                // An event this turn already read it to its budget.
+                continue;
+            }
             let (bytes_in, bytes_out) = (self.io.stats.bytes_in, self.io.stats.bytes_out);
             self.read(id, true);
             if self.io.config.trace {
@@ -279,156 +283,6 @@ impl<P: Protocol> Reactor<P> {
                 (None, None) => debug!("event for unknown token {}", token.0),
             },
         }
-    }
-
-    /// A connection is readable and/or writable.
-    fn connection_event(&mut self, id: ConnId, event: &Event) {
-        let Some(conn) = self.io.conns.get(id) else {
-            // A stale event for a connection closed earlier in this batch.
-            return;
-        };
-        let (bytes_in, bytes_out) = (self.io.stats.bytes_in, self.io.stats.bytes_out);
-        if matches!(conn.state, State::Connecting) {
-            self.finish_connect(id);
-        }
-        if event.is_writable() {
-            self.io.flush(id);
-            self.reap();
-        }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.read(id, event.is_read_closed() || event.is_error());
-        }
-        if self.io.config.trace {
-            let what = match (event.is_readable(), event.is_writable()) {
-                (true, true) => "readable+writable",
-                (false, true) => "writable",
-                _ => "readable",
-            };
-            self.narrate(id, what, bytes_in, bytes_out);
-        }
-        self.reap();
-    }
-
-    /// `--trace`: one line per connection event, in the SPEC's format.
-    fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
-        let read = self.io.stats.bytes_in - bytes_in;
-        let wrote = self.io.stats.bytes_out - bytes_out;
-        match self.io.conns.get(id) {
-            Some(conn) => trace!(
-                target: NARRATION,
-                " token {id} {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
-                conn.output.len(),
-                interest_name(conn.interest),
-                conn.state
-            ),
-            None => trace!(
-                target: NARRATION,
-                " token {id} {what} -> read {read} B, wrote {wrote} B -> closed"
-            ),
-        }
-    }
-
-    /// An outgoing connect reported writable: did it work?
-    fn finish_connect(&mut self, id: ConnId) {
-        let Some(conn) = self.io.conns.get_mut(id) else {
-            return;
-        };
-        // `take_error` reports a failed connect; `peer_addr` tells a
-        // completed one from one still in progress (a spurious wake-up).
-        match conn.stream.take_error() {
-            Ok(Some(e)) | Err(e) => return self.io.remove(id, CloseReason::ConnectFailed(e)),
-            Ok(None) => {}
-        }
-        match conn.stream.peer_addr() {
-            Ok(_) => {
-                conn.set_state(id, State::Open);
-                debug!("conn={id} connected to {}", conn.peer);
-                self.io.sync_interest(id);
-                self.protocol.on_open(&mut self.io, id);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {}
-            Err(e) => self.io.remove(id, CloseReason::ConnectFailed(e)),
-        }
-    }
-
-    /// Reads a connection until `WouldBlock`, its read budget, or a reason
-    /// to stop, handing each read to the protocol.
-    ///
-    /// `must_drain` is set when the event says the peer hung up or failed
-    /// (and for revisits). Otherwise a read that did not fill the buffer is
-    /// taken to mean "drained": the kernel returned all it had, and any
-    /// byte that arrives later raises a new edge. That skips the read that
-    /// would only have returned `WouldBlock`: one system call per message.
-    fn read(&mut self, id: ConnId, must_drain: bool) {
-        for _ in 0..READ_BUDGET {
-            // Fields of `io`, not a method: the connection and the scratch
-            // buffer are borrowed side by side.
-            let Some(conn) = self.io.conns.get_mut(id) else {
-                return;
-            };
-            match conn.state {
-                State::Connecting | State::Paused => return,
-                State::Open | State::SendingFin | State::FinSent => {}
-                State::Closing | State::Lingering => return self.io.discard_input(id),
-            }
-            if self.io.overflow == Overflow::PauseReading
-                && conn.output.len() >= self.io.config.max_outbuf
-            {
-                conn.set_state(id, State::Paused);
-                debug!("conn={id} paused: {} B queued", conn.output.len());
-                return;
-            }
-            match std::io::Read::read(&mut conn.stream, &mut self.io.scratch) {
-                Ok(0) => {
-                    self.protocol.on_peer_closed(&mut self.io, id);
-                    return;
-                }
-                Ok(n) => {
-                    conn.last_input = self.io.now;
-                    self.io.stats.bytes_in += n as u64;
-                    self.deliver(id, n);
-                    if n < SCRATCH_SIZE && !must_drain {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return self.io.remove(id, CloseReason::Error(e)),
-            }
-        }
-        // Budget spent with input perhaps left: no new edge will say so.
-        self.io.still_ready.push(id);
-    }
-
-    /// Hands `n` fresh bytes in the scratch buffer to the protocol, behind
-    /// any input it left unconsumed last time.
-    fn deliver(&mut self, id: ConnId, n: usize) {
-        // Lend the scratch buffer out so the protocol can have `&mut Io`.
-        let scratch = std::mem::take(&mut self.io.scratch);
-        let fresh = &scratch[..n];
-        let mut pending = match self.io.conns.get_mut(id) {
-            Some(conn) => std::mem::take(&mut conn.pending_input),
-            None => Vec::new(),
-        };
-        let leftover: &[u8] = if pending.is_empty() {
-            let used = self.protocol.on_input(&mut self.io, id, fresh);
-            &fresh[used.min(n)..]
-        } else {
-            pending.extend_from_slice(fresh);
-            let used = self.protocol.on_input(&mut self.io, id, &pending);
-            pending.drain(..used.min(pending.len()));
-            &pending
-        };
-        if !leftover.is_empty() {
-            let leftover = leftover.to_vec();
-            let limit = self.io.config.max_outbuf.max(SCRATCH_SIZE);
-            if leftover.len() > limit {
-                self.io.remove(id, CloseReason::InputTooLarge);
-            } else if let Some(conn) = self.io.conns.get_mut(id) {
-                conn.pending_input = leftover;
-            }
-        }
-        self.io.scratch = scratch;
     }
 
     /// Runs every timer that is due.
