@@ -25,7 +25,7 @@
 //! (`examples/python/asyncio_protocol_echo.py --idle-timeout SECS`).
 //!
 //! **Where next:** this is the loop of the project, reduced to echo. The
-//! full one is in `src/reactor/`: one turn of the loop (poll, dispatch,
+//! full one is in `src/event_loop/`: one turn of the loop (poll, dispatch,
 //! still-ready list, due timers) in `mod.rs`, the buffered connection and
 //! its states in `conn.rs`, the queue written with one `writev` in
 //! `outqueue.rs`, timers in `timer.rs`, slot-plus-generation tokens in
