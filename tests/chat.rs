@@ -1,5 +1,5 @@
-//! `reactor chat`, black-box over loopback with real clients (SPEC
-//! sections 2, 4 and 7).
+//! `reactor chat`, black-box over loopback with real clients
+//! (`docs/reference.md`).
 //!
 //! Ordering between clients comes from the chat itself: when one client has
 //! read a line another sent, the server has handled that line, so what the
@@ -43,7 +43,7 @@ fn readiness_line_and_default_bind() {
         .ready_line
         .starts_with("listening on tcp://127.0.0.1:"));
     let (_, stdout, _) = run_to_exit(&["chat", "--help"]);
-    // The SPEC's default address, as --help shows it (nothing binds it).
+    // The documented default address, as --help shows it (nothing binds it).
     let default_bind = format!("[default: {}:{}]", "127.0.0.1", 7001);
     assert!(stdout.contains(&default_bind), "{stdout}");
     assert!(stdout.contains("--max-line"), "{stdout}");

@@ -1,4 +1,4 @@
-//! `reactor client`, black-box: against the real servers (SPEC section 5).
+//! `reactor client`, black-box: against the real servers (`docs/reference.md`).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! `reactor echo`, black-box over loopback (SPEC sections 2, 3 and 7).
+//! `reactor echo`, black-box over loopback (`docs/reference.md`).
 
 mod common;
 

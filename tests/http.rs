@@ -1,4 +1,4 @@
-//! `reactor http`, black-box over loopback (SPEC sections 2, 6 and 7).
+//! `reactor http`, black-box over loopback (`docs/reference.md`).
 //!
 //! Requests are written as raw bytes on a `TcpStream` and answers compared
 //! byte for byte, so what is asserted is exactly what a client receives.

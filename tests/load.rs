@@ -1,4 +1,4 @@
-//! `reactor load`, black-box: against the real servers (SPEC section 9),
+//! `reactor load`, black-box: against the real servers (`docs/reference.md`),
 //! a server that corrupts bytes, and a closed port. Each run is one
 //! second with no warm-up.
 

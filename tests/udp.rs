@@ -1,4 +1,4 @@
-//! `reactor udp-echo`, black-box over loopback (SPEC section 5).
+//! `reactor udp-echo`, black-box over loopback (`docs/reference.md`).
 
 mod common;
 

@@ -40,7 +40,8 @@ impl<P: Protocol> Reactor<P> {
         self.reap();
     }
 
-    /// `--trace`: one line per connection event, in the SPEC's format.
+    /// `--trace`: one line per connection event, in the format
+    /// `docs/reference.md` shows under "Learning mode".
     pub(super) fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
         let read = self.io.stats.bytes_in - bytes_in;
         let wrote = self.io.stats.bytes_out - bytes_out;

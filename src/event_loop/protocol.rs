@@ -51,7 +51,7 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// The SPEC defaults.
+    /// The defaults of the command line (`docs/reference.md`).
     fn default() -> Self {
         Config {
             max_conns: 10_000,

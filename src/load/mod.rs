@@ -4,7 +4,7 @@
 //! outgoing ones made with [`Io::connect`] (UDP sockets are protocol
 //! sources), and its clock is the loop's timers. `--threads T` runs T
 //! independent loops, one per thread, and splits the connections among
-//! them; no thread ever serves one connection. That is the `--workers`
+//! them; no thread ever serves one connection. That is the one-loop-per-core
 //! design of the servers, seen from the client side.
 //!
 //! * [`requests`]: the generator that echo and HTTP share: requests in

@@ -8,7 +8,7 @@
 //! next bytes. That is mini-redis's "incomplete, read more", and it is why
 //! the framer itself holds no buffer, only one bit of state.
 //!
-//! The rules (SPEC section 4):
+//! The rules (`docs/reference.md`, "reactor chat"):
 //!
 //! * `\n` ends a line; one trailing `\r` is stripped, so `nc` (which sends
 //!   `\n`) and `telnet` (which sends `\r\n`) look the same.

@@ -105,7 +105,7 @@ impl<'a> Command<'a> {
 }
 
 /// Whether `name` is a valid member or room name: 1 to 32 characters, each
-/// one of `A-Z a-z 0-9 _ -` (SPEC section 4).
+/// one of `A-Z a-z 0-9 _ -`.
 pub fn is_valid_name(name: &str) -> bool {
     (1..=MAX_NAME).contains(&name.len())
         && name

@@ -1,4 +1,4 @@
-//! `reactor chat`: the line-based chat server (SPEC section 4).
+//! `reactor chat`: the line-based chat server (`docs/reference.md`, "reactor chat").
 //!
 //! Three layers, each in its own file, data flowing one way:
 //!

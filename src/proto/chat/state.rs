@@ -1,13 +1,14 @@
 //! The chat itself, as a pure state machine: members, names and rooms.
 //!
-//! [`ChatState`] is what SPEC section 4's table describes, and nothing
-//! else. It takes events (a member joined, sent a frame, left) and answers
-//! with [`Action`]s: this line to that member, close that member. It has no
-//! sockets, no clock and no idea how a member is connected: a member is an
-//! opaque [`MemberId`], so the same rooms can later serve members that come
-//! over WebSocket, or stand for a whole remote server bridged through Redis
-//! (SPEC section 1). The tests (`tests.rs` beside this file) drive it with
-//! plain function calls, one per row of the table.
+//! [`ChatState`] is what the chat table of `docs/reference.md` describes,
+//! and nothing else. It takes events (a member joined, sent a frame, left)
+//! and answers with [`Action`]s: this line to that member, close that
+//! member. It has no sockets, no clock and no idea how a member is
+//! connected: a member is an opaque [`MemberId`], so the same rooms can
+//! serve members that come over WebSocket, or stand for a whole remote
+//! server bridged through Redis when one machine is not enough. The tests
+//! (`tests.rs` beside this file) drive it with plain function calls, one
+//! per row of the table.
 //!
 //! ## Fan-out without copies
 //!
@@ -210,7 +211,7 @@ impl ChatState {
         self.rooms.clear();
     }
 
-    /// One parsed line: the whole of SPEC section 4's table, one arm each.
+    /// One parsed line: the whole chat table, one arm each.
     fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) {
         let me = &self.members[id.index()];
         match command {

@@ -1,4 +1,4 @@
-//! The chat state machine driven by plain calls: one test per row of SPEC
+//! The chat state machine driven by plain calls: one test per row of the chat table in `docs/reference.md`
 //! section 4's table at least, no sockets, no clock.
 
 use std::collections::HashMap;

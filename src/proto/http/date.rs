@@ -3,7 +3,7 @@
 //!
 //! Every response must carry a `Date` (RFC 9110 section 6.6.1), and its
 //! resolution is one second. Formatting a calendar date costs far more than
-//! copying 29 bytes, so, like nginx (`ngx_cached_http_time`) and the C floor,
+//! copying 29 bytes, so, like nginx (`ngx_cached_http_time`) and a minimal C server would,
 //! the protocol keeps the formatted value in a [`DateCache`] and refreshes it
 //! from a timer at each second boundary (see `on_timer` in `mod.rs`).
 //!

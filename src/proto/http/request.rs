@@ -22,7 +22,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 
 /// Largest request head accepted, from the request line to the empty line
-/// that ends it: 8 KiB (SPEC section 6; nginx's
+/// that ends it: 8 KiB (`docs/reference.md`, "HTTP"; nginx's
 /// `large_client_header_buffers` and Apache's `LimitRequestFieldSize` are
 /// about the same).
 pub const MAX_HEAD: usize = 8 * 1024;
