@@ -39,6 +39,8 @@ pub mod engineio;
 pub mod frame;
 pub mod handshake;
 pub mod socketio;
+#[cfg(test)]
+mod tests;
 
 /// Appends `text` as a JSON string, quoted and escaped by `serde_json`
 /// (quotes, backslashes, control characters such as the polling separator
