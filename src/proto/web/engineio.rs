@@ -42,7 +42,7 @@ pub const PING_INTERVAL_MS: u64 = 25_000;
 pub const PING_TIMEOUT_MS: u64 = 20_000;
 
 /// Most bytes the client may put in one polling body, and in one message.
-pub const MAX_PAYLOAD: u64 = 1_000_000;
+pub const MAX_PAYLOAD: usize = 1_000_000;
 
 /// The data of a ping or pong that probes a new WebSocket transport.
 pub const PROBE: &str = "probe";
