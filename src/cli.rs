@@ -1,14 +1,18 @@
 //! The command line. The doc comments here are what `--help` prints, so
-//! they are written for the person at the terminal.
+//! they are written for the person at the terminal. Each command's options
+//! are one `clap` struct handed as it is to the code that runs the command;
+//! the client's and the load generator's live with them (`client::ClientArgs`,
+//! `load::args::LoadArgs`), the options every server shares in `server.rs`.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use log::LevelFilter;
 
-use crate::load::Mode;
-use crate::reactor::Config;
+use crate::client::ClientArgs;
+use crate::load::args::LoadArgs;
+use crate::process::seconds;
+use crate::server::{LoopArgs, ServerArgs, UdpArgs};
 
 /// A single-threaded epoll/kqueue event loop, and the servers that run on it.
 ///
@@ -48,14 +52,7 @@ pub enum Command {
     /// A client that sends but does not read gets at most --max-outbuf
     /// bytes queued; then the server stops reading from it until it reads
     /// (TCP backpressure), and other clients are not slowed.
-    Echo {
-        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR")]
-        bind: SocketAddr,
-        /// Options every server shares.
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Echo(EchoArgs),
 
     /// Line-based chat server: connect with `nc` or `telnet`, type lines.
     ///
@@ -63,18 +60,7 @@ pub enum Command {
     /// Commands: /nick NAME, /me ACTION, /msg NAME TEXT, /who, /join ROOM,
     /// /rooms, /help, /quit. A member whose unread output passes
     /// --max-outbuf is disconnected, so nobody else waits for it.
-    Chat {
-        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:7001", value_name = "ADDR")]
-        bind: SocketAddr,
-        /// Longest line a client may send, in bytes (without the `\n`); a
-        /// longer one is answered with an error and dropped.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
-        max_line: u32,
-        /// Options every server shares.
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Chat(ChatArgs),
 
     /// HTTP/1.1 plaintext responder: the target to point wrk, ab or oha at.
     ///
@@ -83,25 +69,7 @@ pub enum Command {
     /// request order, all answers to one read in one write), HTTP/1.0,
     /// Connection: close. Malformed requests get 400, heads over 8 KiB 431,
     /// chunked bodies 501, each followed by a close.
-    Http {
-        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-        bind: SocketAddr,
-        /// Close a connection whose request head has begun but not ended
-        /// after this many seconds, with 408 (0 = never). This is what
-        /// stops a slowloris client that trickles its headers.
-        #[arg(
-            long,
-            allow_negative_numbers = true,
-            default_value_t = 10,
-            value_name = "SECS",
-            value_parser = seconds()
-        )]
-        header_timeout: u64,
-        /// Options every server shares.
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Http(HttpArgs),
 
     /// UDP echo server: every datagram is sent back to its sender.
     ///
@@ -109,14 +77,7 @@ pub enum Command {
     /// take a reply at once, replies wait in a queue of at most
     /// --max-outbuf bytes; beyond that they are dropped and counted
     /// (see --stats-interval and the summary at shutdown).
-    UdpEcho {
-        /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:7002", value_name = "ADDR")]
-        bind: SocketAddr,
-        /// The UDP server's options.
-        #[command(flatten)]
-        udp: UdpArgs,
-    },
+    UdpEcho(UdpEchoArgs),
 
     /// Interactive client: stdin to the server, the server to stdout.
     ///
@@ -128,27 +89,7 @@ pub enum Command {
     /// UDP (--udp): each stdin line is one datagram; each reply is printed
     /// as one line; after stdin ends the client waits --wait milliseconds
     /// for more replies, then exits.
-    Client {
-        /// Server address, e.g. 127.0.0.1:7000, `[::1]:7000` or localhost:7001.
-        #[arg(value_name = "ADDR", value_parser = host_and_port)]
-        addr: String,
-        /// Use UDP: one datagram per line.
-        #[arg(long)]
-        udp: bool,
-        /// With --udp: milliseconds to wait for replies after stdin ends.
-        #[arg(
-            long,
-            default_value_t = 1000,
-            value_name = "MS",
-            value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS * 1000),
-            allow_negative_numbers = true,
-            requires = "udp"
-        )]
-        wait: u64,
-        /// Most bytes queued for the server before stdin is left unread.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
-        max_outbuf: u64,
-    },
+    Client(ClientArgs),
 
     /// Load generator: many connections against a server, then a report
     /// of throughput, latency percentiles and errors.
@@ -165,43 +106,66 @@ pub enum Command {
     ///
     /// Try: `reactor echo` in one terminal, `reactor load 127.0.0.1:7000
     /// --mode echo --duration 3` in another.
-    Load {
-        /// Server address, e.g. 127.0.0.1:7000, `[::1]:8080` or localhost:7002.
-        #[arg(value_name = "ADDR", value_parser = host_and_port)]
-        addr: String,
-        /// What to send: echo (TCP, verified), udp (datagrams, verified,
-        /// lost after 1 s), http (GET / pipelined), chat (members of one
-        /// room publishing lines; needs --rate).
-        #[arg(long, value_enum, default_value = "echo")]
-        mode: Mode,
-        /// Connections (UDP: sockets) over all threads.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-        connections: u64,
-        /// Seconds to measure, after the warm-up.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
-        duration: u64,
-        /// Bytes per message (echo, udp; a UDP datagram is at least 24
-        /// bytes, its header).
-        #[arg(long, allow_negative_numbers = true, default_value_t = 64, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=16 * 1024 * 1024))]
-        size: u64,
-        /// Messages per second over all connections: open loop. 0 = closed
-        /// loop.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_name = "MSGS_PER_SEC", value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
-        rate: u64,
-        /// Messages in flight per connection, in closed loop.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=4096))]
-        pipeline: u64,
-        /// Event loops, one per thread; connections are split among them.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "T", value_parser = clap::value_parser!(u64).range(1..=1024))]
-        threads: u64,
-        /// Seconds of load before measuring starts (connections open,
-        /// caches warm); operations that end sooner are not counted.
-        #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "SECS", value_parser = seconds())]
-        warmup: u64,
-        /// Print one JSON object on stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-    },
+    Load(LoadArgs),
+}
+
+/// `reactor echo`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct EchoArgs {
+    /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR")]
+    pub bind: SocketAddr,
+    /// Options every server shares.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `reactor chat`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct ChatArgs {
+    /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7001", value_name = "ADDR")]
+    pub bind: SocketAddr,
+    /// Longest line a client may send, in bytes (without the `\n`); a
+    /// longer one is answered with an error and dropped.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_line: u32,
+    /// Options every server shares.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `reactor http`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: SocketAddr,
+    /// Close a connection whose request head has begun but not ended
+    /// after this many seconds, with 408 (0 = never). This is what
+    /// stops a slowloris client that trickles its headers.
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 10,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub header_timeout: u64,
+    /// Options every server shares.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `reactor udp-echo`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct UdpEchoArgs {
+    /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:7002", value_name = "ADDR")]
+    pub bind: SocketAddr,
+    /// The UDP server's options.
+    #[command(flatten)]
+    pub udp: UdpArgs,
 }
 
 impl Command {
@@ -209,159 +173,22 @@ impl Command {
     /// `--trace` before the command runs).
     pub fn loop_args(&self) -> Option<&LoopArgs> {
         match self {
-            Command::Echo { server, .. }
-            | Command::Chat { server, .. }
-            | Command::Http { server, .. } => Some(&server.loop_args),
-            Command::UdpEcho { udp, .. } => Some(&udp.loop_args),
-            Command::Client { .. } | Command::Load { .. } => None,
+            Command::Echo(EchoArgs { server, .. })
+            | Command::Chat(ChatArgs { server, .. })
+            | Command::Http(HttpArgs { server, .. }) => Some(&server.loop_args),
+            Command::UdpEcho(args) => Some(&args.udp.loop_args),
+            Command::Client(_) | Command::Load(_) => None,
         }
     }
 
     /// The loop options, to change before the command runs.
     pub fn loop_args_mut(&mut self) -> Option<&mut LoopArgs> {
         match self {
-            Command::Echo { server, .. }
-            | Command::Chat { server, .. }
-            | Command::Http { server, .. } => Some(&mut server.loop_args),
-            Command::UdpEcho { udp, .. } => Some(&mut udp.loop_args),
-            Command::Client { .. } | Command::Load { .. } => None,
-        }
-    }
-}
-
-/// Checks that `text` has the shape `HOST:PORT` with a valid port. The name
-/// is resolved later, when the client starts: a name that does not resolve
-/// is a runtime error (exit 1), not a usage error.
-fn host_and_port(text: &str) -> Result<String, String> {
-    if text.parse::<SocketAddr>().is_ok() {
-        return Ok(text.to_string());
-    }
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
-            Ok(text.to_string())
-        }
-        _ => Err("expected HOST:PORT, e.g. 127.0.0.1:7000 or localhost:7001".to_string()),
-    }
-}
-
-/// The longest time any option takes, in seconds: about 31 years. Clocks
-/// cannot count much further ahead (an `Instant` plus 2^64 seconds
-/// overflows), and no timeout needs to.
-pub const MAX_SECONDS: u64 = 1_000_000_000;
-
-/// The parser for options in seconds: 0 to [`MAX_SECONDS`].
-fn seconds() -> clap::builder::RangedU64ValueParser {
-    clap::value_parser!(u64).range(0..=MAX_SECONDS)
-}
-
-/// Options every TCP server shares.
-#[derive(Debug, Clone, Args)]
-pub struct ServerArgs {
-    /// Most connections open at once; beyond it a new connection is
-    /// accepted and closed at once, with a warning in the log.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_conns: u32,
-
-    /// Close a connection after this many seconds without input (0 = never).
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 0,
-        value_name = "SECS",
-        value_parser = seconds()
-    )]
-    pub idle_timeout: u64,
-
-    /// Most bytes queued for one connection that does not read what it is
-    /// sent. Echo and HTTP then stop reading from it; chat disconnects it.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_outbuf: u64,
-
-    /// Options of the loop itself.
-    #[command(flatten)]
-    pub loop_args: LoopArgs,
-}
-
-/// Options of the UDP echo server.
-#[derive(Debug, Clone, Args)]
-pub struct UdpArgs {
-    /// Most bytes of replies kept while the socket cannot take them at
-    /// once; replies beyond it are dropped and counted.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_outbuf: u64,
-
-    /// Options of the loop itself.
-    #[command(flatten)]
-    pub loop_args: LoopArgs,
-}
-
-/// Options of the loop itself, for every server.
-#[derive(Debug, Clone, Args)]
-pub struct LoopArgs {
-    /// Log a line of counters this often, in seconds (0 = off).
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 0,
-        value_name = "SECS",
-        value_parser = seconds()
-    )]
-    pub stats_interval: u64,
-
-    /// On SIGINT/SIGTERM, how many seconds to spend flushing output before
-    /// closing connections anyway.
-    #[arg(
-        long,
-        allow_negative_numbers = true,
-        default_value_t = 5,
-        value_name = "SECS",
-        value_parser = seconds()
-    )]
-    pub shutdown_timeout: u64,
-
-    /// Narrate the event loop: what each poll returned and what each
-    /// handler did with it (logged at trace level, whatever -v says).
-    #[arg(long)]
-    pub trace: bool,
-}
-
-/// Zero means "off".
-fn seconds_or_off(secs: u64) -> Option<Duration> {
-    (secs > 0).then(|| Duration::from_secs(secs))
-}
-
-impl LoopArgs {
-    /// The loop's configuration, with the defaults for what these options
-    /// do not cover.
-    fn config(&self) -> Config {
-        Config {
-            stats_interval: seconds_or_off(self.stats_interval),
-            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
-            trace: self.trace,
-            ..Config::default()
-        }
-    }
-}
-
-impl ServerArgs {
-    /// The loop's configuration these options describe.
-    pub fn config(&self) -> Config {
-        Config {
-            max_conns: self.max_conns as usize,
-            idle_timeout: seconds_or_off(self.idle_timeout),
-            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
-            ..self.loop_args.config()
-        }
-    }
-}
-
-impl UdpArgs {
-    /// The loop's configuration these options describe (`max_outbuf`
-    /// bounds the reply queue).
-    pub fn config(&self) -> Config {
-        Config {
-            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
-            ..self.loop_args.config()
+            Command::Echo(EchoArgs { server, .. })
+            | Command::Chat(ChatArgs { server, .. })
+            | Command::Http(HttpArgs { server, .. }) => Some(&mut server.loop_args),
+            Command::UdpEcho(args) => Some(&mut args.udp.loop_args),
+            Command::Client(_) | Command::Load(_) => None,
         }
     }
 }
@@ -413,11 +240,11 @@ mod tests {
     fn http_has_its_defaults() -> Result<(), std::net::AddrParseError> {
         let cli = Cli::parse_from(["reactor", "http", "--trace"]);
         assert!(cli.command.loop_args().is_some_and(|args| args.trace));
-        let Command::Http {
+        let Command::Http(HttpArgs {
             bind,
             header_timeout,
             ..
-        } = cli.command
+        }) = cli.command
         else {
             panic!("not http: {:?}", cli.command);
         };

@@ -7,23 +7,25 @@
 //!
 //! ## Module map
 //!
-//! * [`reactor`]: the generic loop. `Poll`, tokens, the connection slab,
+//! * [`event_loop`]: the generic loop. `Poll`, tokens, the connection slab,
 //!   the buffered connection, timers, the waker. It knows no protocol; it
-//!   drives anything that implements [`reactor::Protocol`].
-//!   - `reactor/mod.rs`: one turn of the loop, and where each event goes.
-//!   - `reactor/protocol.rs`: the seam, the `Protocol` trait.
-//!   - `reactor/io.rs`: what a protocol may ask of the loop (send, close,
-//!     timers); `reactor/close.rs`: the one close sequence every
+//!   drives anything that implements [`event_loop::Protocol`].
+//!   - `event_loop/mod.rs`: one turn of the loop, and where each event goes.
+//!   - `event_loop/protocol.rs`: the seam, the `Protocol` trait.
+//!   - `event_loop/io.rs`: what a protocol may ask of the loop (send, close,
+//!     timers); `event_loop/close.rs`: the one close sequence every
 //!     connection follows.
-//!   - `reactor/accept.rs`, `reactor/shutdown.rs`: the listener and
-//!     graceful shutdown; `reactor/handle.rs`: the way in from other
+//!   - `event_loop/accept.rs`, `event_loop/shutdown.rs`: the listener and
+//!     graceful shutdown; `event_loop/handle.rs`: the way in from other
 //!     threads.
-//!   - `reactor/conn.rs`: the buffered connection and its state machine.
-//!   - `reactor/outqueue.rs`: queued output, written with one `writev`.
-//!   - `reactor/timer.rs`: deadlines in order; the first bounds `poll`.
-//!   - `reactor/token.rs`: slab keys plus generations, so a stale event
+//!   - `event_loop/conn.rs`: the buffered connection and its state machine.
+//!   - `event_loop/outqueue.rs`: queued output, written with one `writev`.
+//!   - `event_loop/timer.rs`: deadlines in order; the first bounds `poll`.
+//!   - `event_loop/conn_map.rs`: `ConnMap`, the one table keyed by connection,
+//!     used by the loop and by every protocol that keeps per-connection state.
+//!   - `event_loop/token.rs`: slab keys plus generations, so a stale event
 //!     never reaches a new connection.
-//!   - `reactor/stats.rs`: counters.
+//!   - `event_loop/stats.rs`: counters.
 //! * [`proto`]: the protocols, one file (or folder) each, as state machines
 //!   over bytes.
 //!   - `proto/echo.rs`: every byte back.
@@ -47,15 +49,23 @@
 //! * [`cli`]: the command line (its doc comments are the `--help` text).
 //! * [`server`]: wiring: limits, signals, the readiness line, then `run`.
 //!
+//! The loop's types are also re-exported here: `reactor::Reactor`,
+//! `reactor::Protocol`, `reactor::Io`, `reactor::ConnId`.
+//!
 //! ## Where does a readable event go?
 //!
-//! `Reactor::dispatch` in `reactor/mod.rs`: one `match` on the token.
+//! `Reactor::dispatch` in `event_loop/mod.rs`: one `match` on the token.
 
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod client;
+pub mod event_loop;
 pub mod load;
+pub mod process;
 pub mod proto;
-pub mod reactor;
 pub mod server;
+
+// The loop's API at the crate root, so a protocol reads `reactor::Io`,
+// not `reactor::event_loop::Io`.
+pub use event_loop::{CloseReason, Config, ConnId, Handle, Io, Overflow, Protocol, Reactor};

@@ -1,21 +1,22 @@
 //! `reactor`: parse the command line, start logging, run one command, and
 //! turn its outcome into an exit status (0 done, 1 runtime error, 2 usage
-//! error, which clap reports itself).
+//! error, which clap reports itself, 128 + N after a second signal N).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use log::LevelFilter;
 
-use reactor::cli::{Cli, Command};
+use reactor::cli::{ChatArgs, Cli, Command, HttpArgs, UdpEchoArgs};
 use reactor::client;
+use reactor::event_loop::NARRATION;
 use reactor::load;
+use reactor::process::{seconds_or_off, Failure};
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
-use reactor::reactor::NARRATION;
-use reactor::server::{serve, serve_udp_echo, Failure};
+use reactor::proto::udp_echo::UdpEcho;
+use reactor::server::{run_announced, serve, start};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -25,96 +26,61 @@ fn main() -> ExitCode {
             args.trace = true;
         }
     }
-    if let Command::Load {
-        mode: load::Mode::Chat,
-        rate: 0,
-        ..
-    } = cli.command
-    {
-        // A usage error (exit 2), like any other bad combination of options.
-        use clap::CommandFactory;
-        Cli::command()
-            .error(
-                clap::error::ErrorKind::MissingRequiredArgument,
-                "--mode chat needs --rate: a chat line gets no reply to pace a closed loop",
-            )
-            .exit();
+    if let Command::Load(args) = &cli.command {
+        if let Err(message) = args.check() {
+            // A usage error (exit 2), like any other bad value.
+            Cli::command()
+                .error(clap::error::ErrorKind::ArgumentConflict, message)
+                .exit();
+        }
     }
     start_logging(&cli);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("error: {failure}");
+        Err(Failure::Error(message)) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::Signal(signal)) => ExitCode::from(128u8.saturating_add(signal as u8)),
     }
 }
 
+/// Runs one command: each gets its options as clap parsed them.
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Echo { bind, server } => serve("echo", "tcp", bind, server.config(), Echo),
-        Command::Chat {
-            bind,
-            server,
-            max_line,
-        } => serve(
-            "chat",
-            "tcp",
-            bind,
-            server.config(),
-            Chat::new(max_line as usize),
-        ),
-        Command::UdpEcho { bind, udp } => serve_udp_echo(bind, udp.config()),
-        Command::Client {
-            addr,
-            udp: false,
-            max_outbuf,
-            ..
-        } => client::run_tcp(&addr, max_outbuf),
-        Command::Client {
-            addr,
-            udp: true,
-            wait,
-            ..
-        } => client::run_udp(&addr, Duration::from_millis(wait)),
-        Command::Load {
-            addr,
-            mode,
-            connections,
-            duration,
-            size,
-            rate,
-            pipeline,
-            threads,
-            warmup,
-            json,
-        } => load::run(load::Options {
-            addr,
-            mode,
-            connections,
-            duration: Duration::from_secs(duration),
-            warmup: Duration::from_secs(warmup),
-            size: usize::try_from(size).unwrap_or(usize::MAX),
-            rate,
-            pipeline: usize::try_from(pipeline).unwrap_or(usize::MAX),
-            threads,
-            json,
-        }),
-        Command::Http {
-            bind,
-            header_timeout,
-            server,
-        } => {
-            let header_timeout = (header_timeout > 0).then(|| Duration::from_secs(header_timeout));
-            serve(
-                "http",
-                "http",
-                bind,
-                server.config(),
-                Http::new(header_timeout),
-            )
-        }
+        Command::Echo(args) => serve("echo", "tcp", args.bind, args.server.config(), Echo),
+        Command::Chat(args) => serve_chat(&args),
+        Command::Http(args) => serve_http(&args),
+        Command::UdpEcho(args) => serve_udp_echo(&args),
+        Command::Client(args) => client::run(&args),
+        Command::Load(args) => load::run(args),
     }
+}
+
+fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
+    let chat = Chat::new(args.max_line as usize);
+    serve("chat", "tcp", args.bind, args.server.config(), chat)
+}
+
+fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
+    let http = Http::new(seconds_or_off(args.header_timeout));
+    serve("http", "http", args.bind, args.server.config(), http)
+}
+
+/// The UDP echo server owns its socket, so it binds before the loop
+/// starts and registers the socket as a source of its own.
+fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
+    let (bind, config) = (args.bind, args.udp.config());
+    let echo =
+        UdpEcho::bind(bind, config.max_outbuf).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let addr = echo
+        .local_addr()
+        .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
+    let mut reactor = start(config, echo)?;
+    let (echo, io) = reactor.parts();
+    echo.register(io)
+        .map_err(|e| format!("cannot watch {addr}: {e}"))?;
+    run_announced(&mut reactor, "udp-echo", "udp", addr)
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).

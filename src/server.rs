@@ -1,17 +1,16 @@
-//! Wiring a server: raise the descriptor limit, bind, print the readiness
-//! line, hand signals to the loop, run. Nothing here is protocol-specific.
+//! Wiring a server: raise the descriptor limit, bind, catch signals, print
+//! the readiness line, run, log the summary; and the options every server
+//! shares. Nothing here is protocol-specific: `main.rs` hands in the
+//! protocol.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use log::{debug, info, warn};
+use clap::Args;
+use log::info;
 
-use crate::proto::udp_echo::UdpEcho;
-use crate::reactor::{Config, Handle, Protocol, Reactor};
-
-/// A failure to report as one `error:` line and exit status 1.
-pub type Failure = String;
+use crate::event_loop::{Config, Protocol, Reactor};
+use crate::process::{announce, raise_fd_limit, seconds, seconds_or_off, Failure};
 
 /// Runs `protocol` on a loop listening on `bind` until SIGINT/SIGTERM.
 /// `scheme` is what the readiness line calls it (`tcp`, `http`).
@@ -22,25 +21,45 @@ pub fn serve<P: Protocol>(
     config: Config,
     protocol: P,
 ) -> Result<(), Failure> {
-    raise_fd_limit();
-    let mut reactor =
-        Reactor::new(config, protocol).map_err(|e| format!("cannot start the event loop: {e}"))?;
+    let mut reactor = start(config, protocol)?;
     let addr = reactor
         .listen(bind)
         .map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    announce(scheme, addr)?;
-    info!("{name} server listening on {addr}");
-    handle_signals(reactor.handle())?;
-    run_to_the_end(&mut reactor, addr)
+    run_announced(&mut reactor, name, scheme, addr)
 }
 
-/// Runs the loop until graceful shutdown completes, then logs the one
-/// summary line of SPEC 7: the run's totals.
-fn run_to_the_end<P: Protocol>(reactor: &mut Reactor<P>, addr: SocketAddr) -> Result<(), Failure> {
+/// A loop for `protocol`, with the descriptor limit raised: for a server
+/// whose protocol owns its socket (UDP), to wire before
+/// [`run_announced`].
+pub fn start<P: Protocol>(config: Config, protocol: P) -> Result<Reactor<P>, Failure> {
+    raise_fd_limit();
+    Reactor::new(config, protocol)
+        .map_err(|e| Failure::Error(format!("cannot start the event loop: {e}")))
+}
+
+/// Catches signals, prints the readiness line for `addr`, and runs the
+/// loop until graceful shutdown completes; then logs the one summary line
+/// with the run's totals.
+pub fn run_announced<P: Protocol>(
+    reactor: &mut Reactor<P>,
+    name: &str,
+    scheme: &str,
+    addr: SocketAddr,
+) -> Result<(), Failure> {
+    // Before the readiness line: a signal sent the moment it appears must
+    // find the handlers in place.
+    reactor
+        .stop_on_signals()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    announce(scheme, addr)?;
+    info!("{name} server listening on {addr}");
     let started = Instant::now();
     reactor
         .run()
         .map_err(|e| format!("event loop failed on {addr}: {e}"))?;
+    if let Some(signal) = reactor.second_signal() {
+        return Err(Failure::Signal(signal));
+    }
     info!(
         "stopped after {:.1} s: {}",
         started.elapsed().as_secs_f64(),
@@ -49,63 +68,109 @@ fn run_to_the_end<P: Protocol>(reactor: &mut Reactor<P>, addr: SocketAddr) -> Re
     Ok(())
 }
 
-/// Runs the UDP echo server on `bind` until SIGINT/SIGTERM.
-pub fn serve_udp_echo(bind: SocketAddr, config: Config) -> Result<(), Failure> {
-    let echo =
-        UdpEcho::bind(bind, config.max_outbuf).map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    let addr = echo
-        .local_addr()
-        .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
-    let mut reactor =
-        Reactor::new(config, echo).map_err(|e| format!("cannot start the event loop: {e}"))?;
-    let (echo, io) = reactor.parts();
-    echo.register(io)
-        .map_err(|e| format!("cannot watch {addr}: {e}"))?;
-    announce("udp", addr)?;
-    info!("udp-echo server listening on {addr}");
-    handle_signals(reactor.handle())?;
-    run_to_the_end(&mut reactor, addr)
+/// Options every TCP server shares.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Most connections open at once; beyond it a new connection is
+    /// accepted and closed at once, with a warning in the log.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_conns: u32,
+
+    /// Close a connection after this many seconds without input (0 = never).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub idle_timeout: u64,
+
+    /// Most bytes queued for one connection that does not read what it is
+    /// sent. Echo and HTTP then stop reading from it; chat disconnects it.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+
+    /// Options of the loop itself.
+    #[command(flatten)]
+    pub loop_args: LoopArgs,
 }
 
-/// Prints the readiness line scripts wait for, and flushes it.
-pub fn announce(scheme: &str, addr: SocketAddr) -> Result<(), Failure> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on {scheme}://{addr}")
-        .and_then(|()| stdout.flush())
-        .map_err(|e| format!("cannot write the readiness line to stdout: {e}"))
+/// Options of the UDP echo server.
+#[derive(Debug, Clone, Args)]
+pub struct UdpArgs {
+    /// Most bytes of replies kept while the socket cannot take them at
+    /// once; replies beyond it are dropped and counted.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+
+    /// Options of the loop itself.
+    #[command(flatten)]
+    pub loop_args: LoopArgs,
 }
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as Redis and nginx
-/// do: the default soft limit (often 1024) caps a server far below what the
-/// machine allows.
-pub fn raise_fd_limit() {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => debug!("file descriptor limit: {limit}"),
-        Err(e) => warn!("cannot raise the file descriptor limit: {e}"),
+/// Options of the loop itself, for every server.
+#[derive(Debug, Clone, Args)]
+pub struct LoopArgs {
+    /// Log a line of counters this often, in seconds (0 = off).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 0,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub stats_interval: u64,
+
+    /// On SIGINT/SIGTERM, how many seconds to spend flushing output before
+    /// closing connections anyway.
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 5,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub shutdown_timeout: u64,
+
+    /// Narrate the event loop: what each poll returned and what each
+    /// handler did with it (logged at trace level, whatever -v says).
+    #[arg(long)]
+    pub trace: bool,
+}
+
+impl LoopArgs {
+    /// The loop's configuration, with the defaults for what these options
+    /// do not cover.
+    fn config(&self) -> Config {
+        Config {
+            stats_interval: seconds_or_off(self.stats_interval),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            trace: self.trace,
+            ..Config::default()
+        }
     }
 }
 
-/// SIGINT and SIGTERM ask the loop to shut down gracefully; a second one
-/// exits at once.
-///
-/// The signal is caught on a small thread (signal-hook's iterator), which
-/// wakes the loop through its `mio::Waker`: a signal handler itself may do
-/// almost nothing safely, and the loop must learn of the signal while it
-/// sleeps in `poll`.
-pub fn handle_signals(loop_handle: Handle) -> Result<(), Failure> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                if loop_handle.shutdown() > 0 {
-                    warn!("second signal: exiting at once");
-                    std::process::exit(128 + signal);
-                }
-            }
-        })
-        .map_err(|e| format!("cannot start the signal thread: {e}"))?;
-    Ok(())
+impl ServerArgs {
+    /// The loop's configuration these options describe.
+    pub fn config(&self) -> Config {
+        Config {
+            max_conns: self.max_conns as usize,
+            idle_timeout: seconds_or_off(self.idle_timeout),
+            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            ..self.loop_args.config()
+        }
+    }
+}
+
+impl UdpArgs {
+    /// The loop's configuration these options describe (`max_outbuf`
+    /// bounds the reply queue).
+    pub fn config(&self) -> Config {
+        Config {
+            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            ..self.loop_args.config()
+        }
+    }
 }

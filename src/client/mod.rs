@@ -19,11 +19,12 @@ pub mod tcp;
 pub mod udp;
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::reactor::{Config, Handle, Io, Protocol, Reactor};
-use crate::server::{handle_signals, Failure};
+use crate::event_loop::{Config, Handle, Io, Protocol, Reactor};
+use clap::Args;
+
+use crate::process::{host_and_port, resolve, Failure, MAX_SECONDS};
 
 /// Writes bytes from the server to stdout at once (a prompt without a
 /// newline must show too). Returns false when stdout is gone (a closed
@@ -41,52 +42,67 @@ fn print(bytes: &[u8]) -> bool {
 pub trait Client: Protocol {
     /// Starts connecting and opens stdin; `handle` lets a stdin thread
     /// wake the loop.
-    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), Failure>;
+    fn start(&mut self, io: &mut Io<Self::Timer>, handle: Handle) -> Result<(), Failure>;
 
     /// How the run ended, once the loop has returned.
     fn outcome(&self) -> Result<(), Failure>;
 }
 
-/// Runs the TCP client against `server` until the server closes.
-pub fn run_tcp(server: &str, max_outbuf: u64) -> Result<(), Failure> {
-    let server = resolve(server)?;
+/// `reactor client`'s options (the command's help is in `cli.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Server address, e.g. 127.0.0.1:7000, `[::1]:7000` or localhost:7001.
+    #[arg(value_name = "ADDR", value_parser = host_and_port)]
+    pub addr: String,
+    /// Use UDP: one datagram per line.
+    #[arg(long)]
+    pub udp: bool,
+    /// With --udp: milliseconds to wait for replies after stdin ends.
+    #[arg(
+        long,
+        default_value_t = 1000,
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS * 1000),
+        allow_negative_numbers = true,
+        requires = "udp"
+    )]
+    pub wait: u64,
+    /// Most bytes queued for the server before stdin is left unread.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_outbuf: u64,
+}
+
+/// Runs the client `args` describe until it is done.
+pub fn run(args: &ClientArgs) -> Result<(), Failure> {
+    let server = resolve(&args.addr)?;
+    if args.udp {
+        let wait = Duration::from_millis(args.wait);
+        let client = udp::UdpClient::new(server, wait)
+            .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
+        return run_client(Config::default(), client);
+    }
     let config = Config {
-        max_outbuf: usize::try_from(max_outbuf).unwrap_or(usize::MAX),
+        max_outbuf: usize::try_from(args.max_outbuf).unwrap_or(usize::MAX),
         ..Config::default()
     };
-    run(config, tcp::TcpClient::new(server))
-}
-
-/// Runs the UDP client against `server` until stdin ends and `wait`
-/// passes without replies.
-pub fn run_udp(server: &str, wait: Duration) -> Result<(), Failure> {
-    let server = resolve(server)?;
-    let client = udp::UdpClient::new(server, wait)
-        .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
-    run(Config::default(), client)
-}
-
-/// The first address `HOST:PORT` names (a literal address, or a name
-/// such as `localhost` looked up once, before the loop starts).
-pub(crate) fn resolve(server: &str) -> Result<SocketAddr, Failure> {
-    use std::net::ToSocketAddrs;
-    server
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {server}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("cannot resolve {server}: no address"))
+    run_client(config, tcp::TcpClient::new(server))
 }
 
 /// One loop, one client, until it stops itself (or Ctrl-C).
-fn run<C: Client>(config: Config, client: C) -> Result<(), Failure> {
+fn run_client<C: Client>(config: Config, client: C) -> Result<(), Failure> {
     let mut reactor =
         Reactor::new(config, client).map_err(|e| format!("cannot start the event loop: {e}"))?;
     let handle = reactor.handle();
     let (client, io) = reactor.parts();
     client.start(io, handle.clone())?;
-    handle_signals(handle)?;
+    reactor
+        .stop_on_signals()
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     reactor
         .run()
         .map_err(|e| format!("event loop failed: {e}"))?;
+    if let Some(signal) = reactor.second_signal() {
+        return Err(Failure::Signal(signal));
+    }
     reactor.protocol().outcome()
 }

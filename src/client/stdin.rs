@@ -2,11 +2,11 @@
 //!
 //! Pipes and terminals can be watched by epoll/kqueue like sockets: stdin is
 //! duplicated, made non-blocking, and registered through mio's
-//! [`pipe::Receiver`]. A **regular file** cannot
+//! pipe `Receiver`. A **regular file** cannot
 //! be: epoll refuses it with `EPERM` (a file is "always ready", so readiness
 //! means nothing for it). For that case alone a small thread reads the file
 //! with blocking reads and hands chunks to the loop over a bounded channel,
-//! waking it through the `mio::Waker`. The channel's bound is the
+//! waking it through the loop's waker. The channel's bound is the
 //! backpressure: when the loop stops taking chunks, the thread blocks.
 //!
 //! Either way the protocol sees the same thing: [`Stdin::read`] returns a
@@ -16,11 +16,8 @@ use std::io::{self, Read};
 use std::os::fd::AsFd;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
+use crate::event_loop::{Handle, Io, PipeReceiver, SourceInterest};
 use log::debug;
-use mio::unix::pipe;
-use mio::Interest;
-
-use crate::reactor::{source_token, Handle, Io};
 
 /// Bytes per read of stdin.
 const CHUNK: usize = 64 * 1024;
@@ -43,7 +40,7 @@ pub enum StdinRead<'a> {
 #[derive(Debug)]
 enum Source {
     /// A pipe or terminal registered with `poll`.
-    Polled(pipe::Receiver),
+    Polled(PipeReceiver),
     /// A reader thread for what `poll` refuses (regular files).
     Thread(Receiver<io::Result<Vec<u8>>>),
     /// End of input was seen.
@@ -60,15 +57,14 @@ pub struct Stdin {
 impl Stdin {
     /// Registers stdin as source number `source`, or starts the reader
     /// thread when `poll` cannot watch it.
-    pub fn open(io: &Io, source: usize, handle: Handle) -> io::Result<Stdin> {
+    pub fn open<T>(io: &Io<T>, source: usize, handle: Handle) -> io::Result<Stdin> {
         let owned = io::stdin().as_fd().try_clone_to_owned()?;
-        let mut receiver = pipe::Receiver::from(owned);
-        let polled = receiver.set_nonblocking(true).and_then(|()| {
-            io.registry()
-                .register(&mut receiver, source_token(source), Interest::READABLE)
-        });
+        let mut receiver = PipeReceiver::from(owned);
+        let polled = receiver
+            .set_nonblocking(true)
+            .and_then(|()| SourceInterest::register(io, &mut receiver, source));
         let source = match polled {
-            Ok(()) => Source::Polled(receiver),
+            Ok(_) => Source::Polled(receiver),
             Err(e) => {
                 debug!("stdin cannot be polled ({e}); reading it on a thread");
                 let _ = receiver.set_nonblocking(false);

@@ -16,10 +16,11 @@
 
 use std::net::SocketAddr;
 
-use crate::reactor::{CloseReason, ConnId, Handle, Io, Protocol, Readiness};
+use crate::event_loop::{CloseReason, ConnId, Handle, Io, NoTimer, Protocol, Readiness};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
+use crate::process::Failure;
 
 /// Source number of stdin.
 const STDIN: usize = 0;
@@ -108,6 +109,8 @@ impl TcpClient {
 }
 
 impl Protocol for TcpClient {
+    type Timer = NoTimer;
+
     fn on_open(&mut self, io: &mut Io, _conn: ConnId) {
         self.input = Input::Copying;
         self.pump_stdin(io);
@@ -152,7 +155,7 @@ impl Protocol for TcpClient {
 
 impl Client for TcpClient {
     /// Starts the connect and opens stdin.
-    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
+    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), Failure> {
         let conn = io
             .connect(self.server)
             .map_err(|e| format!("cannot connect to {}: {e}", self.server))?;
@@ -164,7 +167,10 @@ impl Client for TcpClient {
     }
 
     /// How the run ended.
-    fn outcome(&self) -> Result<(), String> {
-        self.outcome.clone().unwrap_or(Ok(()))
+    fn outcome(&self) -> Result<(), Failure> {
+        self.outcome
+            .clone()
+            .unwrap_or(Ok(()))
+            .map_err(Failure::Error)
     }
 }

@@ -13,13 +13,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mio::net::UdpSocket;
-
-use crate::proto::udp_echo::RECV_BUFFER;
-use crate::reactor::{ConnId, Handle, Io, Protocol, Readiness, SourceInterest, TimerId};
+use crate::event_loop::datagram;
+use crate::event_loop::{Handle, Io, Protocol, Readiness, SourceInterest, TimerId, UdpSocket};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
+use crate::process::Failure;
 
 /// Source numbers.
 const STDIN: usize = 0;
@@ -31,8 +30,9 @@ const MAX_PENDING: usize = 256;
 /// Chunks of stdin read per event before replies get a turn.
 const STDIN_BUDGET: usize = 16;
 
-/// Replies received per event before other sources get a turn.
-const RECV_BUDGET: usize = 64;
+/// The client's one timer: `--wait` passed without a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOver;
 
 /// Where the client is with its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +67,7 @@ pub struct UdpClient {
 impl UdpClient {
     /// A client socket for `server` (bound to an ephemeral port).
     pub fn new(server: SocketAddr, wait: Duration) -> io::Result<UdpClient> {
-        let local: SocketAddr = if server.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let socket = UdpSocket::bind(local)?;
+        let socket = datagram::bind_for(server)?;
         socket.connect(server)?;
         Ok(UdpClient {
             server,
@@ -84,14 +79,14 @@ impl UdpClient {
             interest: None,
             wait,
             wait_timer: None,
-            recv_buf: vec![0; RECV_BUFFER],
+            recv_buf: vec![0; datagram::RECV_BUFFER],
             outcome: None,
         })
     }
 
     /// Reads stdin and sends each complete line, until stdin would block,
     /// ends, or too many lines wait for the socket.
-    fn pump_stdin(&mut self, io: &mut Io) {
+    fn pump_stdin(&mut self, io: &mut Io<WaitOver>) {
         let mut chunks = 0;
         while self.input == Input::Sending && self.pending.len() < MAX_PENDING {
             if chunks == STDIN_BUDGET {
@@ -133,7 +128,7 @@ impl UdpClient {
     }
 
     /// Sends waiting lines until the socket would block.
-    fn send_pending(&mut self, io: &mut Io) {
+    fn send_pending(&mut self, io: &mut Io<WaitOver>) {
         while let Some(line) = self.pending.front() {
             match self.socket.send(line) {
                 Ok(_) => {
@@ -146,13 +141,13 @@ impl UdpClient {
         }
         self.watch_writable(io, !self.pending.is_empty());
         if self.input == Input::Ended && self.pending.is_empty() && self.wait_timer.is_none() {
-            self.wait_timer = Some(io.set_timer(self.wait, 0));
+            self.wait_timer = Some(io.set_timer(self.wait, WaitOver));
         }
     }
 
     /// Prints replies, one per line.
-    fn receive(&mut self, io: &mut Io) {
-        for _ in 0..RECV_BUDGET {
+    fn receive(&mut self, io: &mut Io<WaitOver>) {
+        for _ in 0..datagram::RECV_BUDGET {
             match self.socket.recv(&mut self.recv_buf) {
                 Ok(n) => {
                     let mut line = self.recv_buf[..n].to_vec();
@@ -162,7 +157,7 @@ impl UdpClient {
                     }
                     if let Some(timer) = self.wait_timer.take() {
                         io.cancel_timer(timer);
-                        self.wait_timer = Some(io.set_timer(self.wait, 0));
+                        self.wait_timer = Some(io.set_timer(self.wait, WaitOver));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -173,7 +168,7 @@ impl UdpClient {
         io.revisit_source(SOCKET);
     }
 
-    fn watch_writable(&mut self, io: &mut Io, want: bool) {
+    fn watch_writable(&mut self, io: &mut Io<WaitOver>, want: bool) {
         let Some(interest) = self.interest.as_mut() else {
             return;
         };
@@ -182,12 +177,12 @@ impl UdpClient {
         }
     }
 
-    fn fail(&mut self, io: &mut Io, e: io::Error) {
+    fn fail(&mut self, io: &mut Io<WaitOver>, e: io::Error) {
         let outcome = Err(format!("udp {}: {e}", self.server));
         self.finish(io, outcome);
     }
 
-    fn finish(&mut self, io: &mut Io, outcome: Result<(), String>) {
+    fn finish(&mut self, io: &mut Io<WaitOver>, outcome: Result<(), String>) {
         if self.outcome.is_none() {
             self.outcome = Some(outcome);
         }
@@ -197,11 +192,9 @@ impl UdpClient {
 }
 
 impl Protocol for UdpClient {
-    fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
-        input.len()
-    }
+    type Timer = WaitOver;
 
-    fn on_source(&mut self, io: &mut Io, source: usize, ready: Readiness) {
+    fn on_source(&mut self, io: &mut Io<WaitOver>, source: usize, ready: Readiness) {
         match source {
             SOCKET => {
                 if ready.writable {
@@ -216,24 +209,24 @@ impl Protocol for UdpClient {
         }
     }
 
-    fn on_wake(&mut self, io: &mut Io) {
+    fn on_wake(&mut self, io: &mut Io<WaitOver>) {
         self.pump_stdin(io);
     }
 
-    fn on_timer(&mut self, io: &mut Io, _key: u64) {
+    fn on_timer(&mut self, io: &mut Io<WaitOver>, _timer: WaitOver) {
         // Silence for --wait after the last line: done.
         self.wait_timer = None;
         self.finish(io, Ok(()));
     }
 
-    fn on_shutdown(&mut self, io: &mut Io) {
+    fn on_shutdown(&mut self, io: &mut Io<WaitOver>) {
         self.finish(io, Ok(()));
     }
 }
 
 impl Client for UdpClient {
     /// Registers the socket and opens stdin.
-    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), String> {
+    fn start(&mut self, io: &mut Io<WaitOver>, handle: Handle) -> Result<(), Failure> {
         let interest = SourceInterest::register(io, &mut self.socket, SOCKET)
             .map_err(|e| format!("cannot watch the UDP socket: {e}"))?;
         self.interest = Some(interest);
@@ -245,7 +238,10 @@ impl Client for UdpClient {
     }
 
     /// How the run ended.
-    fn outcome(&self) -> Result<(), String> {
-        self.outcome.clone().unwrap_or(Ok(()))
+    fn outcome(&self) -> Result<(), Failure> {
+        self.outcome
+            .clone()
+            .unwrap_or(Ok(()))
+            .map_err(Failure::Error)
     }
 }

@@ -8,25 +8,27 @@
 //! that start). Each delivery `NAME: load ...` at another member is one
 //! operation, its latency measured from that intended time: fan-out
 //! latency. Members check that each publisher's sequence numbers arrive in
-//! order with no gap (the SPEC promises room order); a gap is counted lost.
+//! order with no gap (the chat keeps each sender's order); a gap is
+//! counted lost. A member that hears nothing at all while others publish
+//! is counted too: one lost delivery for each such member.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::reactor::{CloseReason, ConnId, Io, Protocol};
+use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
+use crate::proto::line::{Frame, LineFramer};
 
 use super::conns::{self, Conns, Tracked};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+use super::{arm_timers, Generator, LoadTimer};
 
-/// A line longer than this without its `\n` is not a chat line: an error.
+/// A line longer than this is not a chat line the generator sent: an error.
 const MAX_LINE: usize = 64 * 1024;
 
 /// One member.
 #[derive(Debug)]
 struct Member {
-    id: ConnId,
     number: u64,
     /// The welcome line has been read: publishing may begin.
     joined: bool,
@@ -34,13 +36,13 @@ struct Member {
     sent: u64,
     /// Next sequence number expected from each publisher seen.
     expected: HashMap<u64, u64>,
+    /// Deliveries received.
+    delivered: u64,
+    /// Splits what arrives into lines.
+    framer: LineFramer,
 }
 
 impl Tracked for Member {
-    fn id(&self) -> ConnId {
-        self.id
-    }
-
     fn schedule(&self) -> Option<(u64, u64)> {
         self.joined.then_some((self.number, self.sent))
     }
@@ -66,9 +68,9 @@ fn parse_delivery(text: &str) -> Option<(u64, u64, u64)> {
 
 impl ChatLoad {
     /// Publishes every line whose time has come, from every joined member.
-    fn tick(&mut self, io: &mut Io) {
+    fn tick(&mut self, io: &mut Io<LoadTimer>) {
         let now = Instant::now();
-        for member in self.members.iter_mut() {
+        for (id, member) in self.members.iter_mut() {
             if !member.joined {
                 continue;
             }
@@ -83,40 +85,45 @@ impl ChatLoad {
                 member.sent += 1;
             }
             if !self.out.is_empty() {
-                io.send(member.id, self.out.as_bytes());
+                io.send(id, self.out.as_bytes());
             }
         }
     }
+}
 
-    /// One line received by member `id`.
-    fn line(&mut self, id: ConnId, line: &[u8]) {
+impl Member {
+    /// One frame received by this member, counted in `tally`.
+    fn receive(&mut self, frame: Frame, plan: &Plan, tally: &mut Tally) {
         let now = Instant::now();
-        let start = self.plan.start;
-        let Some(member) = self.members.get_mut(id) else {
+        let Frame::Line(text) = frame else {
+            tally.errors.mismatch += 1;
             return;
         };
-        let text = String::from_utf8_lossy(line);
         if text.starts_with("* welcome ") {
-            member.joined = true;
+            if !self.joined {
+                self.joined = true;
+                tally.connected += 1;
+            }
             return;
         }
         if text.starts_with("* ") {
             return; // joined, left: the room's comings and goings
         }
-        let Some((publisher, seq, nanos)) = parse_delivery(&text) else {
-            self.tally.errors.mismatch += 1;
+        let Some((publisher, seq, nanos)) = parse_delivery(text) else {
+            tally.errors.mismatch += 1;
             return;
         };
-        let expected = member.expected.entry(publisher).or_insert(seq);
-        if seq < *expected {
-            self.tally.errors.mismatch += 1; // duplicated or reordered
+        let expected = self.expected.entry(publisher).or_insert(seq);
+        // A sequence number that cannot be followed is not one we sent.
+        let (Some(next), true) = (seq.checked_add(1), seq >= *expected) else {
+            tally.errors.mismatch += 1; // duplicated, reordered or forged
             return;
-        }
-        self.tally.errors.lost += seq - *expected;
-        *expected = seq + 1;
-        let intended = start + Duration::from_nanos(nanos);
-        self.tally
-            .complete(&self.plan, now, intended, line.len() + 1);
+        };
+        tally.errors.lost += seq - *expected;
+        *expected = next;
+        self.delivered += 1;
+        let intended = plan.start + Duration::from_nanos(nanos);
+        tally.complete(plan, now, intended, text.len() + 1);
     }
 }
 
@@ -130,45 +137,49 @@ impl Generator for ChatLoad {
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
+    fn start(&mut self, io: &mut Io<LoadTimer>) {
         self.members
-            .open_all(io, &self.plan, &mut self.tally, |id, number| Member {
-                id,
+            .open_all(io, &self.plan, &mut self.tally, |number| Member {
                 number,
                 joined: false,
                 sent: 0,
                 expected: HashMap::new(),
+                delivered: 0,
+                framer: LineFramer::new(MAX_LINE),
             });
         arm_timers(io, &self.plan, true);
     }
 
-    fn finish(self, _now: Instant) -> Tally {
+    /// A member that joined and heard nothing, while lines were published,
+    /// lost at least one delivery.
+    fn finish(mut self, _now: Instant) -> Tally {
+        let published: u64 = self.members.iter().map(|member| member.sent).sum();
+        if published > 0 {
+            let deaf = self.members.iter().filter(|m| m.joined && m.delivered == 0);
+            self.tally.errors.lost += deaf.count() as u64;
+        }
         self.tally
     }
 }
 
 impl Protocol for ChatLoad {
-    fn on_open(&mut self, _io: &mut Io, _id: ConnId) {
-        self.tally.connected += 1;
-    }
+    type Timer = LoadTimer;
 
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
-        let mut consumed = 0;
-        while let Some(end) = input[consumed..].iter().position(|&b| b == b'\n') {
-            let line = &input[consumed..consumed + end];
-            consumed += end + 1;
-            self.line(id, line);
-        }
-        if input.len() - consumed > MAX_LINE {
-            self.tally.errors.mismatch += 1;
-            self.members.remove(id);
-            io.close(id, CloseReason::Requested);
+    fn on_input(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, input: &[u8]) -> usize {
+        let Some(member) = self.members.get_mut(id) else {
             return input.len();
+        };
+        let mut framer = member.framer.clone();
+        let mut lines = framer.lines(input);
+        for frame in &mut lines {
+            member.receive(frame, &self.plan, &mut self.tally);
         }
-        consumed
+        let used = lines.consumed();
+        member.framer = framer;
+        used
     }
 
-    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
+    fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         // A lost delivery shows up as a gap at the other members, so
         // nothing in flight is counted here.
         if self.members.remove(id).is_some() {
@@ -176,8 +187,8 @@ impl Protocol for ChatLoad {
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |io| self.tick(io));
+    fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
+        conns::on_timer(io, timer, |io| self.tick(io));
     }
 }
 

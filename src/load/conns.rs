@@ -1,34 +1,34 @@
 //! What the TCP generators (echo, HTTP, chat) share: their connections in
-//! a table indexed like the loop's slab, opened together at the start, and
+//! a [`ConnMap`], opened together at the start, and
 //! the few pieces of bookkeeping each of them needs ([`on_timer`] serves
 //! the UDP generator too).
 
 use std::time::Instant;
 
-use crate::reactor::{CloseReason, ConnId, Io};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io};
 
 use super::tally::{Plan, Tally};
-use super::{END, TICK, TICK_EVERY, TIMEOUT};
+use super::{LoadTimer, TICK_EVERY, TIMEOUT};
 
-/// A generator's per-connection state knows which connection it is for,
-/// and where it is on the open-loop schedule.
+/// A generator's per-connection state knows where it is on the open-loop
+/// schedule.
 pub trait Tracked {
-    /// The connection (slab index plus generation).
-    fn id(&self) -> ConnId;
     /// `(connection number, messages sent)`, once the connection may send
     /// (connected, or for chat, welcomed); `None` before.
     fn schedule(&self) -> Option<(u64, u64)>;
 }
 
-/// Connections by [`ConnId::index`], each checked against its generation.
+/// A generator's connections.
 #[derive(Debug)]
 pub struct Conns<C> {
-    slots: Vec<Option<C>>,
+    map: ConnMap<C>,
 }
 
 impl<C> Default for Conns<C> {
     fn default() -> Self {
-        Conns { slots: Vec::new() }
+        Conns {
+            map: ConnMap::new(),
+        }
     }
 }
 
@@ -37,18 +37,15 @@ impl<C: Tracked> Conns<C> {
     /// builds the state of each. A connect that fails at once is counted.
     pub fn open_all(
         &mut self,
-        io: &mut Io,
+        io: &mut Io<LoadTimer>,
         plan: &Plan,
         tally: &mut Tally,
-        mut make: impl FnMut(ConnId, u64) -> C,
+        mut make: impl FnMut(u64) -> C,
     ) {
         for number in plan.numbers.clone() {
             match io.connect(plan.addr) {
                 Ok(id) => {
-                    if self.slots.len() <= id.index() {
-                        self.slots.resize_with(id.index() + 1, || None);
-                    }
-                    self.slots[id.index()] = Some(make(id, number));
+                    self.map.insert(id, make(number));
                 }
                 Err(e) => tally.connect_failed(&e),
             }
@@ -57,52 +54,36 @@ impl<C: Tracked> Conns<C> {
 
     /// The state of `id`, if it is still that connection's.
     pub fn get_mut(&mut self, id: ConnId) -> Option<&mut C> {
-        self.slots
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .filter(|conn| conn.id() == id)
+        self.map.get_mut(id)
     }
 
     /// Forgets `id`; returns its state.
     pub fn remove(&mut self, id: ConnId) -> Option<C> {
-        self.get_mut(id)?;
-        self.slots.get_mut(id.index()).and_then(Option::take)
+        self.map.remove(id)
     }
 
     /// Every connection's state.
     pub fn iter(&self) -> impl Iterator<Item = &C> {
-        self.slots.iter().flatten()
+        self.map.iter().map(|(_, conn)| conn)
     }
 
     /// Open loop: how many messages each connection owes by `now`, for
     /// those that owe any.
     pub fn due(&self, plan: &Plan, now: Instant) -> Vec<(ConnId, u64)> {
-        self.iter()
-            .filter_map(|conn| {
+        self.map
+            .iter()
+            .filter_map(|(id, conn)| {
                 let (number, sent) = conn.schedule()?;
-                let count = due(plan, number, sent, now);
-                (count > 0).then(|| (conn.id(), count))
+                let count = plan.due(number, sent, now);
+                (count > 0).then_some((id, count))
             })
             .collect()
     }
 
     /// Every connection's state, to change.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut C> {
-        self.slots.iter_mut().flatten()
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (ConnId, &mut C)> {
+        self.map.iter_mut()
     }
-}
-
-/// How many messages of connection `number`, which has sent `sent`, are
-/// due by `now` on the open-loop schedule.
-fn due(plan: &Plan, number: u64, sent: u64, now: Instant) -> u64 {
-    let mut count = 0;
-    while plan
-        .intended(number, sent + count)
-        .is_some_and(|at| at <= now)
-    {
-        count += 1;
-    }
-    count
 }
 
 /// Messages still unanswered [`TIMEOUT`] after they were sent, at `now`.
@@ -124,13 +105,12 @@ pub fn count_close(tally: &mut Tally, reason: &CloseReason, lost: u64) {
 
 /// The timers every generator uses: the end stops the loop, the tick runs
 /// `tick` and re-arms itself.
-pub fn on_timer(io: &mut Io, key: u64, tick: impl FnOnce(&mut Io)) {
-    match key {
-        END => io.stop(),
-        TICK => {
+pub fn on_timer(io: &mut Io<LoadTimer>, timer: LoadTimer, tick: impl FnOnce(&mut Io<LoadTimer>)) {
+    match timer {
+        LoadTimer::End => io.stop(),
+        LoadTimer::Tick => {
             tick(io);
-            io.set_timer(TICK_EVERY, TICK);
+            io.set_timer(TICK_EVERY, LoadTimer::Tick);
         }
-        _ => {}
     }
 }

@@ -1,21 +1,17 @@
 //! `--mode echo`: TCP connections that send messages and verify every byte
-//! that comes back.
+//! that comes back (the generator itself is `requests.rs`).
 //!
 //! Each connection's byte stream is a pure function of (connection number,
 //! offset in the stream), [`pattern`]. So nothing sent needs to be kept:
 //! each returned byte is compared with the byte that must be at its offset,
 //! and a byte flipped, dropped or duplicated by the server shows up as a
-//! mismatch. A message is done when its last byte is back; what is kept per
-//! message in flight is only when it was (meant to be) sent.
+//! mismatch. A message is answered when its last byte is back.
 
-use std::collections::VecDeque;
-use std::time::Instant;
+use super::requests::{Answer, Broken, Exchange, RequestLoad};
+use super::tally::Plan;
 
-use crate::reactor::{CloseReason, ConnId, Io, Protocol};
-
-use super::conns::{self, Conns, Tracked};
-use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+/// The echo load generator.
+pub type EchoLoad = RequestLoad<EchoExchange>;
 
 /// The byte at `offset` of connection `number`'s stream: a multiplicative
 /// hash, so neighbouring bytes and neighbouring connections differ.
@@ -25,171 +21,63 @@ pub fn pattern(number: u64, offset: u64) -> u8 {
     (x >> 56) as u8
 }
 
-/// One connection's progress.
+/// Echo's requests: `--size` bytes of the connection's stream each.
 #[derive(Debug)]
-struct Conn {
-    /// Which occupant of the slab slot this is.
-    id: ConnId,
-    /// The connection's global number (chooses its byte stream).
-    number: u64,
-    /// Messages sent so far.
-    sent: u64,
-    /// Bytes received (and verified) so far.
-    received: u64,
-    /// Send times (open loop: intended send times) of messages in flight,
-    /// oldest first.
-    in_flight: VecDeque<Instant>,
-    /// Whether the connect completed.
-    open: bool,
+pub struct EchoExchange {
+    /// Bytes per message.
+    size: u64,
 }
 
-impl Tracked for Conn {
-    fn id(&self) -> ConnId {
-        self.id
-    }
+/// Bytes of one connection's stream received (and verified) so far.
+#[derive(Debug, Default)]
+pub struct Received(u64);
 
-    fn schedule(&self) -> Option<(u64, u64)> {
-        self.open.then_some((self.number, self.sent))
-    }
-}
+impl Exchange for EchoExchange {
+    type State = Received;
 
-/// The echo load generator for one loop.
-#[derive(Debug)]
-pub struct EchoLoad {
-    plan: Plan,
-    tally: Tally,
-    /// Connections by slab index.
-    conns: Conns<Conn>,
-    /// Reused buffer for building messages.
-    out: Vec<u8>,
-}
-
-impl EchoLoad {
-    /// Sends `count` more messages on `id`, each stamped with when it was
-    /// meant to leave (closed loop: `now`).
-    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, now: Instant) {
-        let size = self.plan.size as u64;
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        self.out.clear();
-        for _ in 0..count {
-            let first = conn.sent * size;
-            self.out
-                .extend((first..first + size).map(|offset| pattern(conn.number, offset)));
-            // Open loop: latency counts from when it was meant to leave.
-            let stamp = self.plan.intended(conn.number, conn.sent).unwrap_or(now);
-            conn.in_flight.push_back(stamp);
-            conn.sent += 1;
-        }
-        io.send(id, &self.out);
-    }
-
-    /// Open loop: sends every message whose time has come.
-    fn tick(&mut self, io: &mut Io) {
-        let now = Instant::now();
-        for (id, count) in self.conns.due(&self.plan, now) {
-            self.send(io, id, count, now);
-        }
-    }
-}
-
-impl Generator for EchoLoad {
-    fn new(plan: Plan, tally: Tally) -> EchoLoad {
-        EchoLoad {
-            plan,
-            tally,
-            conns: Conns::default(),
-            out: Vec::new(),
+    fn new(plan: &Plan) -> Self {
+        EchoExchange {
+            size: plan.size as u64,
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
-        self.conns
-            .open_all(io, &self.plan, &mut self.tally, |id, number| Conn {
-                id,
-                number,
-                sent: 0,
-                received: 0,
-                in_flight: VecDeque::new(),
-                open: false,
-            });
-        arm_timers(io, &self.plan, self.plan.interval.is_some());
+    fn write_request(&self, out: &mut Vec<u8>, number: u64, seq: u64) {
+        let first = seq * self.size;
+        out.extend((first..first + self.size).map(|offset| pattern(number, offset)));
     }
 
-    /// Messages still unanswered a second after they were sent, when the
-    /// run ends, count as timeouts.
-    fn finish(mut self, now: Instant) -> Tally {
-        let in_flight = self.conns.iter().flat_map(|conn| &conn.in_flight);
-        self.tally.errors.timeout += conns::timeouts(in_flight, now);
-        self.tally
-    }
-}
-
-impl Protocol for EchoLoad {
-    fn on_open(&mut self, io: &mut Io, id: ConnId) {
-        self.tally.connected += 1;
-        let pipeline = self.plan.pipeline as u64;
-        let closed_loop = self.plan.interval.is_none();
-        if let Some(conn) = self.conns.get_mut(id) {
-            conn.open = true;
-        }
-        if closed_loop {
-            let now = Instant::now();
-            self.send(io, id, pipeline, now);
-        } else {
-            self.tick(io);
-        }
-    }
-
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
-        let size = self.plan.size as u64;
-        let now = Instant::now();
-        let Some(conn) = self.conns.get_mut(id) else {
-            return input.len();
-        };
-        let before = conn.received;
-        let expected = before..before + input.len() as u64;
-        let intact = input.len() as u64 <= conn.sent * size - before
+    fn read_answers(
+        &self,
+        received: &mut Received,
+        number: u64,
+        unanswered: usize,
+        input: &[u8],
+        answered: &mut dyn FnMut(Answer),
+    ) -> Result<usize, Broken> {
+        let before = received.0;
+        // Bytes of the messages in flight not back yet: more than that is
+        // something nobody sent.
+        let owed = (unanswered as u64 * self.size).saturating_sub(before % self.size);
+        let intact = input.len() as u64 <= owed
             && input
                 .iter()
-                .zip(expected)
-                .all(|(&byte, offset)| byte == pattern(conn.number, offset));
+                .zip(before..)
+                .all(|(&byte, offset)| byte == pattern(number, offset));
         if !intact {
-            // The stream is out of step from here on: one mismatch, and
-            // this connection is done.
-            self.tally.errors.mismatch += 1;
-            self.conns.remove(id);
-            io.close(id, CloseReason::Requested);
-            return input.len();
+            // The stream is out of step from here on.
+            return Err(Broken::Mismatch);
         }
-        conn.received += input.len() as u64;
-        let done = conn.received / size - before / size;
-        for _ in 0..done {
-            if let Some(sent) = conn.in_flight.pop_front() {
-                self.tally.complete(&self.plan, now, sent, self.plan.size);
-            }
+        received.0 += input.len() as u64;
+        for _ in 0..received.0 / self.size - before / self.size {
+            answered(Answer::Ok(self.size as usize));
         }
-        if self.plan.interval.is_none() && done > 0 {
-            self.send(io, id, done, now);
-        }
-        input.len()
-    }
-
-    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
-        if let Some(conn) = self.conns.remove(id) {
-            conns::count_close(&mut self.tally, reason, conn.in_flight.len() as u64);
-        }
-    }
-
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |io| self.tick(io));
+        Ok(input.len())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pattern;
+    use super::*;
 
     #[test]
     fn streams_differ_between_connections_and_offsets() {
@@ -197,5 +85,38 @@ mod tests {
         let b: Vec<u8> = (0..64).map(|o| pattern(1, o)).collect();
         assert_ne!(a, b);
         assert!(a.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn answers_are_counted_whole_and_extra_bytes_are_a_mismatch() {
+        let echo = EchoExchange { size: 4 };
+        let mut sent = Vec::new();
+        echo.write_request(&mut sent, 7, 0);
+        echo.write_request(&mut sent, 7, 1);
+        let mut state = Received::default();
+        let mut answers = Vec::new();
+        let mut count = |a| answers.push(a);
+        assert_eq!(
+            echo.read_answers(&mut state, 7, 2, &sent[..3], &mut count),
+            Ok(3)
+        );
+        assert_eq!(
+            echo.read_answers(&mut state, 7, 2, &sent[3..], &mut count),
+            Ok(5)
+        );
+        assert_eq!(answers, vec![Answer::Ok(4), Answer::Ok(4)]);
+        let more = [pattern(7, 8)];
+        let mut ignore = |_| {};
+        assert_eq!(
+            echo.read_answers(&mut state, 7, 0, &more, &mut ignore),
+            Err(Broken::Mismatch),
+            "a byte nobody sent"
+        );
+        let mut state = Received::default();
+        let flipped = [sent[0] ^ 1];
+        assert_eq!(
+            echo.read_answers(&mut state, 7, 2, &flipped, &mut ignore),
+            Err(Broken::Mismatch)
+        );
     }
 }

@@ -1,19 +1,19 @@
-//! `--mode http`: `GET /` on keep-alive connections, `--pipeline` deep.
+//! `--mode http`: `GET /` on keep-alive connections, `--pipeline` deep
+//! (the generator itself is `requests.rs`).
 //!
 //! Responses are counted by parsing each status line and header block with
 //! `httparse::Response` and skipping the `Content-Length` bytes of body
 //! that follow; what has not arrived yet is left unconsumed and offered
 //! again with the next bytes (the loop keeps it). A status outside 2xx is
-//! an error; the response still counts as answered.
+//! an error; the response still counts as answered. Interim `1xx`
+//! responses (`100 Continue`) are skipped: the final response follows
+//! them (RFC 9110 section 15.2).
 
-use std::collections::VecDeque;
-use std::time::Instant;
+use super::requests::{Answer, Broken, Exchange, RequestLoad};
+use super::tally::Plan;
 
-use crate::reactor::{CloseReason, ConnId, Io, Protocol};
-
-use super::conns::{self, Conns, Tracked};
-use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
+/// The HTTP load generator.
+pub type HttpLoad = RequestLoad<HttpExchange>;
 
 /// The request every connection sends.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: reactor-load\r\n\r\n";
@@ -24,31 +24,30 @@ const MAX_HEADERS: usize = 32;
 /// A response head longer than this is not going to complete: an error.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// One connection's progress.
+/// HTTP's requests: always `GET /`.
 #[derive(Debug)]
-struct Conn {
-    id: ConnId,
-    number: u64,
-    /// Requests sent so far.
-    sent: u64,
-    /// Send times (open loop: intended) of requests not answered yet.
-    in_flight: VecDeque<Instant>,
-    /// Body bytes of the current response still to skip.
+pub struct HttpExchange;
+
+/// The response being read on one connection.
+#[derive(Debug, Default)]
+pub struct Response {
+    /// Body bytes still to skip.
     body_left: usize,
-    /// Bytes of the current response so far (head and body).
-    response_bytes: usize,
-    /// Whether the current response's status was 2xx.
+    /// Bytes of it so far (head and body).
+    bytes: usize,
+    /// Whether its status was 2xx.
     ok: bool,
-    open: bool,
 }
 
-impl Tracked for Conn {
-    fn id(&self) -> ConnId {
-        self.id
-    }
-
-    fn schedule(&self) -> Option<(u64, u64)> {
-        self.open.then_some((self.number, self.sent))
+impl Response {
+    /// The response just ended.
+    fn answer(&mut self) -> Answer {
+        let bytes = std::mem::take(&mut self.bytes);
+        if self.ok {
+            Answer::Ok(bytes)
+        } else {
+            Answer::Failed
+        }
     }
 }
 
@@ -81,152 +80,55 @@ fn parse_head(input: &[u8]) -> Head {
     }
 }
 
-/// The HTTP load generator for one loop.
-#[derive(Debug)]
-pub struct HttpLoad {
-    plan: Plan,
-    tally: Tally,
-    conns: Conns<Conn>,
-    out: Vec<u8>,
-}
+impl Exchange for HttpExchange {
+    type State = Response;
 
-impl HttpLoad {
-    /// Sends `count` more requests on `id`, each stamped with when it was
-    /// meant to leave (closed loop: `now`).
-    fn send(&mut self, io: &mut Io, id: ConnId, count: u64, now: Instant) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        self.out.clear();
-        for _ in 0..count {
-            self.out.extend_from_slice(REQUEST);
-            // Open loop: latency counts from when it was meant to leave.
-            let stamp = self.plan.intended(conn.number, conn.sent).unwrap_or(now);
-            conn.in_flight.push_back(stamp);
-            conn.sent += 1;
-        }
-        io.send(id, &self.out);
+    fn new(_plan: &Plan) -> Self {
+        HttpExchange
     }
 
-    /// Open loop: sends every message whose time has come.
-    fn tick(&mut self, io: &mut Io) {
-        let now = Instant::now();
-        for (id, count) in self.conns.due(&self.plan, now) {
-            self.send(io, id, count, now);
-        }
-    }
-}
-
-impl Generator for HttpLoad {
-    fn new(plan: Plan, tally: Tally) -> HttpLoad {
-        HttpLoad {
-            plan,
-            tally,
-            conns: Conns::default(),
-            out: Vec::new(),
-        }
+    fn write_request(&self, out: &mut Vec<u8>, _number: u64, _seq: u64) {
+        out.extend_from_slice(REQUEST);
     }
 
-    fn start(&mut self, io: &mut Io) {
-        self.conns
-            .open_all(io, &self.plan, &mut self.tally, |id, number| Conn {
-                id,
-                number,
-                sent: 0,
-                in_flight: VecDeque::new(),
-                body_left: 0,
-                response_bytes: 0,
-                ok: true,
-                open: false,
-            });
-        arm_timers(io, &self.plan, self.plan.interval.is_some());
-    }
-
-    /// Requests still unanswered a second after they were sent, when the
-    /// run ends, count as timeouts.
-    fn finish(mut self, now: Instant) -> Tally {
-        let in_flight = self.conns.iter().flat_map(|conn| &conn.in_flight);
-        self.tally.errors.timeout += conns::timeouts(in_flight, now);
-        self.tally
-    }
-}
-
-impl Protocol for HttpLoad {
-    fn on_open(&mut self, io: &mut Io, id: ConnId) {
-        self.tally.connected += 1;
-        if let Some(conn) = self.conns.get_mut(id) {
-            conn.open = true;
-        }
-        if self.plan.interval.is_none() {
-            let now = Instant::now();
-            self.send(io, id, self.plan.pipeline as u64, now);
-        } else {
-            self.tick(io);
-        }
-    }
-
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
-        let now = Instant::now();
-        let Some(conn) = self.conns.get_mut(id) else {
-            return input.len();
-        };
-        let mut consumed = 0;
-        let mut answered = 0;
+    fn read_answers(
+        &self,
+        response: &mut Response,
+        _number: u64,
+        _unanswered: usize,
+        input: &[u8],
+        answered: &mut dyn FnMut(Answer),
+    ) -> Result<usize, Broken> {
+        let mut used = 0;
         loop {
-            if conn.body_left == 0 && conn.response_bytes > 0 {
-                // A whole response is in.
-                if let Some(sent) = conn.in_flight.pop_front() {
-                    if conn.ok {
-                        self.tally
-                            .complete(&self.plan, now, sent, conn.response_bytes);
-                    } else {
-                        self.tally.errors.status += 1;
-                    }
+            let rest = &input[used..];
+            if response.body_left > 0 {
+                let skip = response.body_left.min(rest.len());
+                response.body_left -= skip;
+                response.bytes += skip;
+                used += skip;
+                if response.body_left > 0 {
+                    return Ok(used);
                 }
-                conn.response_bytes = 0;
-                answered += 1;
-            }
-            let rest = &input[consumed..];
-            if rest.is_empty() {
-                break;
-            }
-            if conn.body_left > 0 {
-                let skip = conn.body_left.min(rest.len());
-                conn.body_left -= skip;
-                conn.response_bytes += skip;
-                consumed += skip;
+                answered(response.answer());
                 continue;
             }
             match parse_head(rest) {
+                _ if rest.is_empty() => return Ok(used),
+                Head::Complete(n, status, _) if (100..200).contains(&status) => used += n,
                 Head::Complete(n, status, length) => {
-                    consumed += n;
-                    conn.response_bytes = n;
-                    conn.body_left = length;
-                    conn.ok = (200..300).contains(&status);
+                    used += n;
+                    response.bytes = n;
+                    response.ok = (200..300).contains(&status);
+                    response.body_left = length;
+                    if length == 0 {
+                        answered(response.answer());
+                    }
                 }
-                Head::Partial => break,
-                Head::Invalid => {
-                    self.tally.errors.mismatch += 1;
-                    self.conns.remove(id);
-                    io.close(id, CloseReason::Requested);
-                    return input.len();
-                }
+                Head::Partial => return Ok(used),
+                Head::Invalid => return Err(Broken::Mismatch),
             }
         }
-        if self.plan.interval.is_none() && answered > 0 {
-            self.send(io, id, answered, now);
-        }
-        consumed
-    }
-
-    fn on_closed(&mut self, _io: &mut Io, id: ConnId, reason: &CloseReason) {
-        if let Some(conn) = self.conns.remove(id) {
-            conns::count_close(&mut self.tally, reason, conn.in_flight.len() as u64);
-        }
-    }
-
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |io| self.tick(io));
     }
 }
 
@@ -243,5 +145,16 @@ mod tests {
         }
         assert!(matches!(parse_head(b"HTTP/1.1 200 OK\r\n"), Head::Partial));
         assert!(matches!(parse_head(b"garbage\r\n\r\n"), Head::Invalid));
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_and_errors_still_answer() {
+        let input = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\
+                      HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200";
+        let mut state = Response::default();
+        let mut answers = Vec::new();
+        let used = HttpExchange.read_answers(&mut state, 0, 3, input, &mut |a| answers.push(a));
+        assert_eq!(used, Ok(input.len() - b"HTTP/1.1 200".len()));
+        assert_eq!(answers, vec![Answer::Ok(40), Answer::Failed]);
     }
 }

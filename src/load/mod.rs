@@ -7,12 +7,15 @@
 //! them; no thread ever serves one connection. That is the `--workers`
 //! design of the servers, seen from the client side.
 //!
+//! * [`requests`]: the generator that echo and HTTP share: requests in
+//!   flight per connection, closed or open loop, a bounded window.
 //! * [`echo`]: TCP echo, every returned byte verified.
 //! * [`chat`]: members of one room publishing at a rate; fan-out latency.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
 //! * [`conns`]: what the TCP generators share: their connection table,
 //!   the open-loop schedule, timeouts, close accounting, the timers.
+//! * [`args`]: the command line.
 //! * [`tally`]: the plan a loop follows and the counts it keeps.
 //! * [`report`]: the table, the JSON, the progress line.
 //!
@@ -22,11 +25,13 @@
 //! server keeps up, and latency counts from when each message was *meant*
 //! to leave; see `docs/05-load.md` on coordinated omission.
 
+pub mod args;
 pub mod chat;
 pub mod conns;
 pub mod echo;
 pub mod http;
 pub mod report;
+pub mod requests;
 pub mod tally;
 pub mod udp;
 
@@ -35,16 +40,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use crate::client::resolve;
-use crate::reactor::{Config, Io, Protocol, Reactor, MAX_SOURCES};
-use crate::server::{raise_fd_limit, Failure};
+use crate::event_loop::{datagram, Config, Io, Protocol, Reactor, MAX_SOURCES};
+use crate::process::{raise_fd_limit, resolve, Failure};
 
+use args::LoadArgs;
 use tally::{Plan, Tally};
 
-/// Timer key: the run is over, stop the loop.
-pub const END: u64 = 0;
-/// Timer key: the periodic tick (open-loop sends, UDP loss checks).
-pub const TICK: u64 = 1;
+/// The load generators' timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadTimer {
+    /// The run is over: stop the loop.
+    End,
+    /// The periodic tick: open-loop sends, UDP loss checks.
+    Tick,
+}
 /// How often the tick runs: open-loop send times are kept to within this.
 pub const TICK_EVERY: Duration = Duration::from_millis(1);
 
@@ -54,7 +63,8 @@ pub const TICK_EVERY: Duration = Duration::from_millis(1);
 pub const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What to load the server with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// TCP echo (`reactor echo`): payloads verified byte by byte.
     Echo,
@@ -66,72 +76,47 @@ pub enum Mode {
     Http,
 }
 
-/// The command line's options.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `HOST:PORT`, resolved when the run starts.
-    pub addr: String,
-    /// What to send.
-    pub mode: Mode,
-    /// Connections (UDP: sockets) over all threads.
-    pub connections: u64,
-    /// Measured seconds.
-    pub duration: Duration,
-    /// Seconds before measuring starts.
-    pub warmup: Duration,
-    /// Bytes per message.
-    pub size: usize,
-    /// Messages per second over all connections; 0 = closed loop.
-    pub rate: u64,
-    /// Messages in flight per connection (closed loop).
-    pub pipeline: usize,
-    /// Loops, one per thread.
-    pub threads: u64,
-    /// Print JSON instead of the table.
-    pub json: bool,
-}
-
 /// A generator: a protocol that can start its connections and hand back
 /// its tally when the loop is done.
-pub trait Generator: Protocol + Sized {
+pub trait Generator: Protocol<Timer = LoadTimer> + Sized {
     /// A generator for `plan`.
     fn new(plan: Plan, tally: Tally) -> Self;
     /// Opens the connections and arms the timers.
-    fn start(&mut self, io: &mut Io);
+    fn start(&mut self, io: &mut Io<LoadTimer>);
     /// The counts, once the loop returned.
     fn finish(self, now: Instant) -> Tally;
 }
 
 /// Arms the timers every generator uses: the end, and the tick if wanted.
-pub fn arm_timers(io: &mut Io, plan: &Plan, tick: bool) {
-    io.set_timer(plan.end.saturating_duration_since(io.now()), END);
+pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
+    io.set_timer(plan.end.saturating_duration_since(io.now()), LoadTimer::End);
     if tick {
-        io.set_timer(TICK_EVERY, TICK);
+        io.set_timer(TICK_EVERY, LoadTimer::Tick);
     }
 }
 
 /// Runs the load test and prints the report.
-pub fn run(options: Options) -> Result<(), Failure> {
+pub fn run(options: LoadArgs) -> Result<(), Failure> {
     let addr = resolve(&options.addr)?;
-    if options.mode == Mode::Udp && options.size > udp::MAX_SIZE {
-        return Err(format!(
+    if options.mode == Mode::Udp && options.size() > datagram::MAX_DATAGRAM {
+        return Err(Failure::Error(format!(
             "--size {} is over the {} bytes a UDP datagram can carry",
             options.size,
-            udp::MAX_SIZE
-        ));
+            datagram::MAX_DATAGRAM
+        )));
     }
     let threads = options.threads.clamp(1, options.connections);
     // The report says how many loops really ran.
-    let options = Options { threads, ..options };
+    let options = LoadArgs { threads, ..options };
     if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
-        return Err(format!(
+        return Err(Failure::Error(format!(
             "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
             options.connections
-        ));
+        )));
     }
     raise_fd_limit();
     let start = Instant::now();
-    let warmup_end = start + options.warmup;
+    let warmup_end = start + options.warmup();
     let interval = (options.rate > 0)
         .then(|| Duration::from_secs_f64(options.connections as f64 / options.rate as f64));
     let (done, results) = mpsc::channel();
@@ -144,12 +129,12 @@ pub fn run(options: Options) -> Result<(), Failure> {
             addr,
             numbers,
             total_connections: options.connections,
-            size: options.size,
-            pipeline: options.pipeline,
+            size: options.size(),
+            pipeline: options.pipeline(),
             interval,
             start,
             warmup_end,
-            end: warmup_end + options.duration,
+            end: warmup_end + options.duration(),
         };
         let counter = Arc::new(AtomicU64::new(0));
         progress.push(Arc::clone(&counter));
@@ -200,25 +185,23 @@ fn collect(
                 line.show(ops);
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err("a load thread ended without a result".to_string())
+                return Err(Failure::Error(
+                    "a load thread ended without a result".into(),
+                ))
             }
         }
     }
     line.clear();
-    total.ok_or_else(|| "no load thread ran".to_string())
+    total.ok_or_else(|| Failure::Error("no load thread ran".into()))
 }
 
 /// Prints the report and decides the exit status.
-fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
-    if total.connected == 0 {
-        let why = total
-            .first_error
-            .as_deref()
-            .unwrap_or("no connection made, or (UDP) no reply");
-        return Err(format!("cannot connect to {addr}: {why}"));
+fn finish(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> Result<(), Failure> {
+    if let (0, Some(why)) = (total.connected, &total.first_error) {
+        return Err(Failure::Error(format!("cannot connect to {addr}: {why}")));
     }
     let text = if options.json {
-        report::json(options, total)
+        report::json(options, addr, total)
     } else {
         report::table(options, addr, total)
     };
@@ -226,10 +209,17 @@ fn finish(options: &Options, addr: SocketAddr, total: &Tally) -> Result<(), Fail
     let errors = &total.errors;
     // A message unanswered a second after it was sent is as good as lost.
     if errors.mismatch > 0 || errors.lost > 0 || errors.timeout > 0 {
-        return Err(format!(
+        return Err(Failure::Error(format!(
             "{addr}: {} mismatched, {} lost and {} unanswered messages",
             errors.mismatch, errors.lost, errors.timeout
-        ));
+        )));
+    }
+    if total.ops == 0 {
+        // A server that accepts and never answers must not pass.
+        return Err(Failure::Error(format!(
+            "{addr}: nothing was answered ({} connections answered at all)",
+            total.connected
+        )));
     }
     Ok(())
 }

@@ -1,16 +1,20 @@
 //! What the user sees: the table (or one JSON object) at the end, and a
 //! progress line on a terminal while the run goes.
 //!
-//! The JSON is written by hand: it is one flat object of numbers and a few
-//! fixed strings, with nothing to escape but the address.
+//! The JSON comes from `serde`, so every field is named once and every
+//! string (the address) is escaped as JSON wants.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::tally::Tally;
-use super::{Mode, Options};
+use serde::Serialize;
+
+use super::args::LoadArgs;
+use super::tally::{Errors, Tally};
+use super::Mode;
 
 /// Latency percentiles reported, with their names in the table and JSON.
 const PERCENTILES: [(&str, &str, f64); 4] = [
@@ -30,8 +34,8 @@ fn mode_name(mode: Mode) -> &'static str {
 }
 
 /// Operations per second and MiB per second over the measured time.
-fn throughput(options: &Options, total: &Tally) -> (f64, f64) {
-    let secs = options.duration.as_secs_f64().max(f64::MIN_POSITIVE);
+fn throughput(options: &LoadArgs, total: &Tally) -> (f64, f64) {
+    let secs = options.duration().as_secs_f64().max(f64::MIN_POSITIVE);
     (
         total.ops as f64 / secs,
         total.bytes as f64 / secs / (1024.0 * 1024.0),
@@ -39,7 +43,7 @@ fn throughput(options: &Options, total: &Tally) -> (f64, f64) {
 }
 
 /// The human-readable report.
-pub fn table(options: &Options, addr: SocketAddr, total: &Tally) -> String {
+pub fn table(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> String {
     let (ops_per_sec, mib_per_sec) = throughput(options, total);
     let loop_kind = match options.rate {
         0 => format!("closed loop, pipeline {}", options.pipeline),
@@ -53,7 +57,7 @@ pub fn table(options: &Options, addr: SocketAddr, total: &Tally) -> String {
         options.connections,
         options.threads,
         options.size,
-        options.duration.as_secs_f64()
+        options.duration().as_secs_f64()
     );
     let _ = writeln!(out, "  operations  {}", total.ops);
     let _ = writeln!(
@@ -84,48 +88,64 @@ pub fn table(options: &Options, addr: SocketAddr, total: &Tally) -> String {
     out
 }
 
+/// The report as JSON, as `serde` writes it.
+#[derive(Debug, Serialize)]
+struct JsonReport<'a> {
+    mode: Mode,
+    addr: String,
+    connections: u64,
+    threads: u64,
+    size: u64,
+    rate: u64,
+    pipeline: u64,
+    duration_s: f64,
+    ops: u64,
+    ops_per_sec: f64,
+    mib_per_sec: f64,
+    bytes: u64,
+    latency_us: BTreeMap<&'static str, u64>,
+    errors: JsonErrors<'a>,
+}
+
+/// The error counts, with their total.
+#[derive(Debug, Serialize)]
+struct JsonErrors<'a> {
+    total: u64,
+    #[serde(flatten)]
+    by_kind: &'a Errors,
+}
+
 /// The report as one JSON object on one line.
-pub fn json(options: &Options, total: &Tally) -> String {
+pub fn json(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> String {
     let (ops_per_sec, mib_per_sec) = throughput(options, total);
-    let mut latency = String::new();
-    for (_, key, q) in PERCENTILES {
-        let _ = write!(
-            latency,
-            "\"{key}\":{},",
-            total.latency.value_at_percentile(q)
-        );
-    }
-    let e = &total.errors;
-    format!(
-        concat!(
-            "{{\"mode\":\"{}\",\"connections\":{},\"threads\":{},\"size\":{},",
-            "\"rate\":{},\"pipeline\":{},\"duration_s\":{},\"ops\":{},",
-            "\"ops_per_sec\":{:.1},\"mib_per_sec\":{:.3},\"bytes\":{},",
-            "\"latency_us\":{{{}\"max\":{}}},",
-            "\"errors\":{{\"total\":{},\"connect\":{},\"reset\":{},\"timeout\":{},",
-            "\"mismatch\":{},\"lost\":{},\"status\":{}}}}}\n"
-        ),
-        mode_name(options.mode),
-        options.connections,
-        options.threads,
-        options.size,
-        options.rate,
-        options.pipeline,
-        options.duration.as_secs_f64(),
-        total.ops,
+    let mut latency_us: BTreeMap<&str, u64> = PERCENTILES
+        .iter()
+        .map(|&(_, key, q)| (key, total.latency.value_at_percentile(q)))
+        .collect();
+    latency_us.insert("max", total.latency.max());
+    let report = JsonReport {
+        mode: options.mode,
+        addr: addr.to_string(),
+        connections: options.connections,
+        threads: options.threads,
+        size: options.size,
+        rate: options.rate,
+        pipeline: options.pipeline,
+        duration_s: options.duration().as_secs_f64(),
+        ops: total.ops,
         ops_per_sec,
         mib_per_sec,
-        total.bytes,
-        latency,
-        total.latency.max(),
-        e.total(),
-        e.connect,
-        e.reset,
-        e.timeout,
-        e.mismatch,
-        e.lost,
-        e.status
-    )
+        bytes: total.bytes,
+        latency_us,
+        errors: JsonErrors {
+            total: total.errors.total(),
+            by_kind: &total.errors,
+        },
+    };
+    // Serialising plain numbers and strings cannot fail.
+    let mut line = serde_json::to_string(&report).unwrap_or_default();
+    line.push('\n');
+    line
 }
 
 /// The live line on stderr, shown only when stderr is a terminal (a log

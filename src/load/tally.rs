@@ -51,13 +51,32 @@ impl Plan {
     /// interval so the load is smooth, not a burst every interval.
     pub fn intended(&self, number: u64, seq: u64) -> Option<Instant> {
         let interval = self.interval?;
-        let offset = interval.mul_f64(number as f64 / self.total_connections as f64);
-        Some(self.start + offset + interval.mul_f64(seq as f64))
+        Some(self.first_send(number, interval) + interval.mul_f64(seq as f64))
+    }
+
+    /// How many messages of connection `number`, which has sent `sent`,
+    /// are due by `now` in open loop (0 in closed loop). Computed, not
+    /// counted one by one: after a long stall that is millions.
+    pub fn due(&self, number: u64, sent: u64, now: Instant) -> u64 {
+        let Some(interval) = self.interval else {
+            return 0;
+        };
+        let Some(elapsed) = now.checked_duration_since(self.first_send(number, interval)) else {
+            return 0;
+        };
+        let due = (elapsed.as_secs_f64() / interval.as_secs_f64()).floor() as u64 + 1;
+        due.saturating_sub(sent)
+    }
+
+    /// When connection `number` sends its first message: connections are
+    /// spread over one interval.
+    fn first_send(&self, number: u64, interval: Duration) -> Instant {
+        self.start + interval.mul_f64(number as f64 / self.total_connections as f64)
     }
 }
 
 /// Errors, by kind.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Errors {
     /// Connections that could not be made (or UDP sends refused).
     pub connect: u64,

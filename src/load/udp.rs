@@ -11,20 +11,15 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::net::UdpSocket;
-
-use crate::reactor::{ConnId, Io, Protocol, Readiness, SourceInterest};
+use crate::event_loop::datagram;
+use crate::event_loop::{Io, Protocol, Readiness, SourceInterest, UdpSocket};
 
 use super::conns;
 use super::echo::pattern;
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator};
-
-/// Largest UDP payload over IPv4 (65535 minus the IP and UDP headers).
-pub const MAX_SIZE: usize = 65_507;
+use super::{arm_timers, Generator, LoadTimer};
 
 /// Header bytes: socket number, sequence number, send time; 8 bytes each,
 /// big-endian. Smaller `--size` values are raised to this.
@@ -32,10 +27,6 @@ pub const HEADER: usize = 24;
 
 /// A reply not back this long after its send is lost.
 pub const LOSS_AFTER: Duration = Duration::from_secs(1);
-
-/// Datagrams received from one socket per event before the others get a
-/// turn.
-const RECV_BUDGET: usize = 64;
 
 /// One socket and the datagrams it has in flight.
 #[derive(Debug)]
@@ -133,8 +124,8 @@ impl UdpLoad {
         }
     }
 
-    fn receive(&mut self, io: &mut Io, n: usize) {
-        for _ in 0..RECV_BUDGET {
+    fn receive(&mut self, io: &mut Io<LoadTimer>, n: usize) {
+        for _ in 0..datagram::RECV_BUDGET {
             match self.socks[n].socket.recv(&mut self.buf) {
                 Ok(len) => {
                     if !self.socks[n].answered {
@@ -195,19 +186,14 @@ impl Generator for UdpLoad {
             plan,
             tally,
             socks: Vec::new(),
-            buf: vec![0; MAX_SIZE + 1],
+            buf: vec![0; datagram::RECV_BUFFER],
             out: Vec::new(),
         }
     }
 
-    fn start(&mut self, io: &mut Io) {
-        let local: SocketAddr = if self.plan.addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
+    fn start(&mut self, io: &mut Io<LoadTimer>) {
         for number in self.plan.numbers.clone() {
-            let opened = UdpSocket::bind(local).and_then(|mut socket| {
+            let opened = datagram::bind_for(self.plan.addr).and_then(|mut socket| {
                 socket.connect(self.plan.addr)?;
                 SourceInterest::register(io, &mut socket, self.socks.len())?;
                 Ok(socket)
@@ -235,17 +221,15 @@ impl Generator for UdpLoad {
 }
 
 impl Protocol for UdpLoad {
-    fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
-        input.len()
-    }
+    type Timer = LoadTimer;
 
-    fn on_source(&mut self, io: &mut Io, source: usize, ready: Readiness) {
+    fn on_source(&mut self, io: &mut Io<LoadTimer>, source: usize, ready: Readiness) {
         if ready.readable && source < self.socks.len() {
             self.receive(io, source);
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        conns::on_timer(io, key, |_| self.tick(Instant::now()));
+    fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
+        conns::on_timer(io, timer, |_| self.tick(Instant::now()));
     }
 }

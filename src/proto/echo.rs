@@ -12,13 +12,15 @@
 //! * end of input from the client (a half-close) lets the queue drain, then
 //!   the connection closes: the default `on_peer_closed`.
 
-use crate::reactor::{ConnId, Io, Overflow, Protocol};
+use crate::event_loop::{ConnId, Io, NoTimer, Overflow, Protocol};
 
 /// The echo protocol. Stateless: everything it needs is the input.
 #[derive(Debug, Default)]
 pub struct Echo;
 
 impl Protocol for Echo {
+    type Timer = NoTimer;
+
     const OVERFLOW: Overflow = Overflow::PauseReading;
 
     fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize {

@@ -2,8 +2,8 @@
 //! one folder) each.
 //!
 //! Each is a state machine over bytes: it gets input through
-//! [`Protocol::on_input`](crate::reactor::Protocol::on_input) and answers
-//! only through [`Io`](crate::reactor::Io). None of them touches a socket.
+//! [`Protocol::on_input`](crate::event_loop::Protocol::on_input) and answers
+//! only through [`Io`](crate::event_loop::Io). None of them touches a socket.
 //!
 //! * [`echo`]: every byte back; the loop's mechanics with nothing on top.
 //! * [`line`](mod@line): the line framer shared by line protocols.

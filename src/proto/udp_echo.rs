@@ -3,13 +3,13 @@
 //! UDP turns the TCP picture around. There are no connections to accept and
 //! no byte stream to frame: one socket, and each `recv_from` is one whole
 //! message with the address to answer. So this protocol owns its socket as
-//! a *source* of its own (token [`source_token`](crate::reactor::source_token)`(0)`) and never sees
+//! a *source* of its own (token [`source_token`](crate::event_loop::source_token)`(0)`) and never sees
 //! [`Protocol::on_input`].
 //!
 //! What stays the same is the discipline of the loop:
 //!
 //! * **drain with a budget**: read until `WouldBlock`, but at most
-//!   [`RECV_BUDGET`] datagrams per event, then ask to be revisited next turn
+//!   [`RECV_BUDGET`](datagram::RECV_BUDGET) datagrams per event, then ask to be revisited next turn
 //!   ([`Io::revisit_source`]) so the waker (signals) is not starved by a
 //!   flood;
 //! * **never block**: when `send_to` would block, the reply waits in a
@@ -22,20 +22,10 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::reactor::{ConnId, Io, Protocol, Readiness, SourceInterest};
 use log::{debug, warn};
-use mio::net::UdpSocket;
 
-/// Datagrams handled per readiness event before the loop moves on.
-pub const RECV_BUDGET: usize = 64;
-
-/// The largest UDP payload over IPv4: 65535 minus the 8-byte UDP header
-/// and the 20-byte IP header. (IPv6 allows 65527.)
-pub const MAX_DATAGRAM: usize = 65_507;
-
-/// The receive buffer: larger than any UDP payload over IPv4 or IPv6, so a
-/// datagram is never cut short.
-pub const RECV_BUFFER: usize = 65_536;
+use crate::event_loop::datagram;
+use crate::event_loop::{Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
 
 /// Replies waiting for the socket to become writable, bounded in bytes.
 #[derive(Debug)]
@@ -111,7 +101,7 @@ impl UdpEcho {
         Ok(UdpEcho {
             socket: UdpSocket::bind(addr)?,
             pending: ReplyQueue::new(queue_limit),
-            buf: vec![0; RECV_BUFFER],
+            buf: vec![0; datagram::RECV_BUFFER],
             interest: None,
         })
     }
@@ -127,9 +117,9 @@ impl UdpEcho {
         Ok(())
     }
 
-    /// Receives and answers up to [`RECV_BUDGET`] datagrams.
+    /// Receives and answers up to [`RECV_BUDGET`](datagram::RECV_BUDGET) datagrams.
     fn receive(&mut self, io: &mut Io) {
-        for _ in 0..RECV_BUDGET {
+        for _ in 0..datagram::RECV_BUDGET {
             let (len, from) = match self.socket.recv_from(&mut self.buf) {
                 Ok(got) => got,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -209,10 +199,7 @@ impl UdpEcho {
 }
 
 impl Protocol for UdpEcho {
-    fn on_input(&mut self, _io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
-        // No TCP connections reach a UDP server.
-        input.len()
-    }
+    type Timer = NoTimer;
 
     fn on_source(&mut self, io: &mut Io, _source: usize, ready: Readiness) {
         if ready.writable {
@@ -233,7 +220,9 @@ impl Protocol for UdpEcho {
                 self.pending.len()
             );
         }
-        let _ = io.registry().deregister(&mut self.socket);
+        if let Some(interest) = &self.interest {
+            interest.deregister(io, &mut self.socket);
+        }
     }
 }
 

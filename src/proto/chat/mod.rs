@@ -33,8 +33,8 @@ use std::fmt::Display;
 
 use log::debug;
 
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
 use crate::proto::line::LineFramer;
-use crate::reactor::{CloseReason, ConnId, Io, Overflow, Protocol};
 use state::{Action, ChatState, Departure, MemberId};
 
 /// What a connection refused by `--max-conns` is told before it is closed.
@@ -43,8 +43,6 @@ pub const SERVER_FULL: &[u8] = b"! server full\n";
 /// What a connection carries while the chat serves it.
 #[derive(Debug)]
 struct Session {
-    /// The connection (the slot index alone could name a newer one).
-    conn: ConnId,
     /// Its member, until the member leaves (`/quit`, idle); the connection
     /// may still be flushing its last lines after that.
     member: Option<MemberId>,
@@ -59,8 +57,8 @@ pub struct Chat {
     state: ChatState,
     /// `--max-line`, for each new connection's framer.
     max_line: usize,
-    /// Per connection, indexed by [`ConnId::index`].
-    sessions: Vec<Option<Session>>,
+    /// Per connection.
+    sessions: ConnMap<Session>,
     /// Per member, indexed by [`MemberId::index`]: its connection.
     conn_of: Vec<Option<ConnId>>,
     /// Actions from the state machine not yet carried out; kept to reuse
@@ -74,26 +72,15 @@ impl Chat {
         Chat {
             state: ChatState::new(max_line),
             max_line,
-            sessions: Vec::new(),
+            sessions: ConnMap::new(),
             conn_of: Vec::new(),
             actions: Vec::new(),
         }
     }
 
-    /// The session of `conn`, if it is still that connection's.
-    fn session_mut(&mut self, conn: ConnId) -> Option<&mut Session> {
-        self.sessions
-            .get_mut(conn.index())
-            .and_then(Option::as_mut)
-            .filter(|session| session.conn == conn)
-    }
-
     /// The member on `conn`, if any.
     fn member(&self, conn: ConnId) -> Option<MemberId> {
-        match self.sessions.get(conn.index()) {
-            Some(Some(session)) if session.conn == conn => session.member,
-            _ => None,
-        }
+        self.sessions.get(conn).and_then(|session| session.member)
     }
 
     /// Carries out the state machine's actions, in order.
@@ -112,7 +99,7 @@ impl Chat {
                     };
                     debug!("conn={conn} quit");
                     io.close(conn, CloseReason::Requested);
-                    if let Some(Some(session)) = self.sessions.get_mut(conn.index()) {
+                    if let Some(session) = self.sessions.get_mut(conn) {
                         session.member = None;
                     }
                 }
@@ -123,7 +110,7 @@ impl Chat {
     /// The member on `conn` leaves the chat (the connection may live on a
     /// little, to flush): its room is told, and it is unmapped.
     fn depart(&mut self, io: &mut Io, conn: ConnId, why: Departure, cause: &dyn Display) {
-        let Some(member) = self.session_mut(conn).and_then(|s| s.member.take()) else {
+        let Some(member) = self.sessions.get_mut(conn).and_then(|s| s.member.take()) else {
             return;
         };
         if let (Some(name), Some(room)) = (self.state.name(member), self.state.room(member)) {
@@ -138,22 +125,27 @@ impl Chat {
 }
 
 impl Protocol for Chat {
+    type Timer = NoTimer;
+
     const OVERFLOW: Overflow = Overflow::Disconnect;
 
     fn on_open(&mut self, io: &mut Io, conn: ConnId) {
         // A slot is reused only after on_closed ran for its last occupant,
         // but if that ever changed, the old member must not linger.
-        if let Some(Some(stale)) = self.sessions.get(conn.index()) {
-            let stale = stale.conn;
+        if let Some(stale) = self.sessions.occupant(conn) {
             self.depart(io, stale, Departure::Disconnected, &"slot reused");
+            self.sessions.remove(stale);
         }
         let member = self.state.join(&mut self.actions);
-        grow_to(&mut self.sessions, conn.index())[conn.index()] = Some(Session {
-            conn,
+        let session = Session {
             member: Some(member),
             framer: LineFramer::new(self.max_line),
-        });
-        grow_to(&mut self.conn_of, member.index())[member.index()] = Some(conn);
+        };
+        self.sessions.insert(conn, session);
+        if self.conn_of.len() <= member.index() {
+            self.conn_of.resize(member.index() + 1, None);
+        }
+        self.conn_of[member.index()] = Some(conn);
         if let Some(name) = self.state.name(member) {
             debug!("conn={conn} is {name}");
         }
@@ -161,7 +153,7 @@ impl Protocol for Chat {
     }
 
     fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize {
-        let Some(session) = self.session_mut(conn) else {
+        let Some(session) = self.sessions.get_mut(conn) else {
             return input.len();
         };
         let Some(member) = session.member else {
@@ -182,7 +174,7 @@ impl Protocol for Chat {
             }
         }
         let used = lines.consumed();
-        if let Some(session) = self.session_mut(conn) {
+        if let Some(session) = self.sessions.get_mut(conn) {
             session.framer = framer;
         }
         used
@@ -201,11 +193,7 @@ impl Protocol for Chat {
 
     fn on_closed(&mut self, io: &mut Io, conn: ConnId, reason: &CloseReason) {
         self.depart(io, conn, Departure::Disconnected, reason);
-        if let Some(slot) = self.sessions.get_mut(conn.index()) {
-            if slot.as_ref().is_some_and(|s| s.conn == conn) {
-                *slot = None;
-            }
-        }
+        self.sessions.remove(conn);
     }
 
     fn refusal(&self) -> &[u8] {
@@ -218,16 +206,8 @@ impl Protocol for Chat {
         // Everyone left at once; the loop now closes every connection
         // after flushing it.
         self.conn_of.clear();
-        for session in self.sessions.iter_mut().flatten() {
+        for (_, session) in self.sessions.iter_mut() {
             session.member = None;
         }
     }
-}
-
-/// Makes `table[index]` exist.
-fn grow_to<T>(table: &mut Vec<Option<T>>, index: usize) -> &mut Vec<Option<T>> {
-    if table.len() <= index {
-        table.resize_with(index + 1, || None);
-    }
-    table
 }

@@ -1,10 +1,12 @@
 //! HTTP/1.1 plaintext: the target `wrk`, `ab` and `oha` are pointed at
-//! (SPEC section 6).
+//! (`docs/reference.md`, "HTTP").
 //!
 //! This file is the adapter between the loop and HTTP: it keeps one small
-//! state machine per connection and turns each read into one batch of
-//! responses. The HTTP itself lives beside it:
+//! state machine per connection, hands each read to the responder, sends
+//! the batch of answers, and keeps the timers. The HTTP itself lives
+//! beside it, with no sockets or clocks:
 //!
+//! * `exchange.rs`: a connection's bytes in, the batch of answers out;
 //! * `request.rs`: a request head, parsed by `httparse`, reduced to what
 //!   decides the answer and the connection's fate;
 //! * `response.rs`: responses appended to one shared buffer;
@@ -13,7 +15,7 @@
 //! ## One read, one write
 //!
 //! A client that pipelines sends many requests before reading any answer.
-//! [`Http::on_input`] parses *every* complete request in what was read,
+//! `Responder::answer_all` parses *every* complete request in what was read,
 //! appends every answer to one buffer, and hands the batch to
 //! [`Io::send`]: one `write` for sixteen pipelined requests, not sixteen.
 //! Answers go out in request order because they are appended in that order.
@@ -38,107 +40,51 @@
 //! `--header-timeout`.
 
 pub mod date;
+pub mod exchange;
 pub mod request;
 pub mod response;
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use log::{debug, trace};
-use mio::Token;
 
-use crate::reactor::{CloseReason, ConnId, Io, Overflow, Protocol, TimerId};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol, TimerId};
 use date::DateCache;
-use request::{Method, Request, RequestError, Version};
-use response::{write_stats_json, Connection, Response, Status, CONTINUE};
+use exchange::{ConnState, Next, Responder};
+use response::Status;
 
-/// The key of the timer that refreshes the `Date` header. Connection timers
-/// use their token, whose high half (the generation) is never 0, so no
-/// connection's key can be 0.
-const DATE_TIMER: u64 = 0;
-
-/// The body of `GET /`.
-const HELLO: &[u8] = b"Hello, World!";
-
-/// Where one connection is between requests.
+/// HTTP's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ConnState {
-    /// Waiting for a request head. While one has begun but not ended,
-    /// `scanned` says how many of its bytes were already searched for its
-    /// end, and `timer` is its header timeout.
-    ReadingHead {
-        /// Bytes of the unfinished head already searched (0: none yet).
-        scanned: usize,
-        /// The `--header-timeout` timer, armed while a head is unfinished.
-        timer: Option<TimerId>,
-    },
-    /// A request was answered; `left` bytes of its body are still to be
-    /// read and dropped before the next head starts.
-    DiscardingBody {
-        /// Body bytes still to come.
-        left: u64,
-    },
-    /// A response that ends the connection was sent; the loop is closing it.
-    Closing,
+pub enum HttpTimer {
+    /// Refresh the `Date` header: the next second has begun.
+    Date,
+    /// This connection's request head did not end within `--header-timeout`.
+    Header(ConnId),
 }
 
-impl ConnState {
-    /// Ready for a fresh head.
-    const FRESH: ConnState = ConnState::ReadingHead {
-        scanned: 0,
-        timer: None,
-    };
-}
+/// The loop's interface, as HTTP sees it.
+type HttpIo = Io<HttpTimer>;
 
-impl fmt::Display for ConnState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConnState::ReadingHead { .. } => "ReadingHead",
-            ConnState::DiscardingBody { .. } => "DiscardingBody",
-            ConnState::Closing => "Closing",
-        })
-    }
-}
-
-/// A connection's entry in the protocol's table.
+/// One connection, as HTTP keeps it.
 #[derive(Debug)]
-struct Slot {
-    /// Which connection holds the slot (its generation tells reuses apart).
-    id: ConnId,
-    /// Its state.
+struct HttpConn {
+    /// Where it is between requests.
     state: ConnState,
+    /// The `--header-timeout` timer, armed while a head is unfinished.
+    header_timer: Option<TimerId>,
 }
 
-/// What the rest of a batch does to the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
-    /// Keep it open for the next request.
-    KeepOpen,
-    /// Close it once the batch is sent.
-    Close,
-}
-
-/// The HTTP/1.1 protocol: per-connection state, the shared response buffer
-/// and the `Date` cache.
+/// The HTTP/1.1 protocol: per-connection state, the responder, and the
+/// `Date` timer.
 #[derive(Debug)]
 pub struct Http {
-    /// Per-connection state, indexed by [`ConnId::index`].
-    slots: Vec<Option<Slot>>,
-    /// The responses of the batch being answered; reused for every batch.
-    out: Vec<u8>,
-    /// The `GET /stats` body being built; reused.
-    json: Vec<u8>,
-    /// The `Date` header's current value.
-    date: DateCache,
-    /// The whole answer to a keep-alive `GET /`, rebuilt whenever the
-    /// `Date` changes: the answer nearly every benchmark request gets then
-    /// costs one copy, as in the C floor.
-    hello: Vec<u8>,
+    /// Per-connection state.
+    conns: ConnMap<HttpConn>,
+    /// Writes every answer.
+    responder: Responder,
     /// Whether the once-a-second `Date` timer is armed. It runs only while
     /// connections are open, so an idle server sleeps in `poll`.
     date_ticking: bool,
-    /// Requests answered, for `GET /stats`.
-    requests: u64,
     /// `--header-timeout`: how long a begun head may take to end.
     header_timeout: Option<Duration>,
 }
@@ -147,200 +93,50 @@ impl Http {
     /// The protocol, closing heads unfinished after `header_timeout`
     /// (`None`: never).
     pub fn new(header_timeout: Option<Duration>) -> Http {
-        let now = SystemTime::now();
-        let mut http = Http {
-            slots: Vec::new(),
-            out: Vec::new(),
-            json: Vec::new(),
-            date: DateCache::new(now),
-            hello: Vec::new(),
+        Http {
+            conns: ConnMap::new(),
+            responder: Responder::new(SystemTime::now()),
             date_ticking: false,
-            requests: 0,
             header_timeout,
-        };
-        http.set_date(now);
-        http
-    }
-
-    /// Shows `now` in the `Date` header, and rebuilds the prepared answer
-    /// to `GET /` with it.
-    fn set_date(&mut self, now: SystemTime) {
-        self.date.refresh(now);
-        self.hello.clear();
-        let hello = Response {
-            status: Status::Ok,
-            content_type: "text/plain",
-            body: HELLO,
-            connection: Connection::Default,
-            head_only: false,
-        };
-        hello.write_to(&mut self.hello, self.date.get());
-    }
-
-    /// The state of `id`, if the slot still holds it.
-    fn state(&self, id: ConnId) -> Option<ConnState> {
-        match self.slots.get(id.index()) {
-            Some(Some(slot)) if slot.id == id => Some(slot.state),
-            _ => None,
         }
     }
 
-    /// The one place a connection's state changes, traced when the kind of
-    /// state does.
+    /// The one place a connection's HTTP state changes, traced when the
+    /// kind of state does.
     fn set_state(&mut self, id: ConnId, state: ConnState) {
-        if let Some(Some(slot)) = self.slots.get_mut(id.index()) {
-            if slot.id == id {
-                if std::mem::discriminant(&slot.state) != std::mem::discriminant(&state) {
-                    trace!("conn={id} http {}=>{state}", slot.state);
-                }
-                slot.state = state;
+        if let Some(conn) = self.conns.get_mut(id) {
+            if std::mem::discriminant(&conn.state) != std::mem::discriminant(&state) {
+                trace!("conn={id} http {}=>{state}", conn.state);
             }
+            conn.state = state;
         }
     }
 
-    /// Answers every complete request at the start of `input`, appending the
-    /// answers to `self.out`. Returns the bytes consumed and whether the
-    /// connection stays open.
-    fn answer_all(
-        &mut self,
-        io: &mut Io,
-        id: ConnId,
-        state: &mut ConnState,
-        input: &[u8],
-    ) -> (usize, Next) {
-        let mut used = 0;
-        loop {
-            let rest = &input[used..];
-            match *state {
-                ConnState::Closing => return (input.len(), Next::Close),
-                ConnState::DiscardingBody { left } => {
-                    let take = left.min(rest.len() as u64);
-                    used += take as usize;
-                    if take < left {
-                        *state = ConnState::DiscardingBody { left: left - take };
-                        return (used, Next::KeepOpen);
-                    }
-                    *state = ConnState::FRESH;
-                }
-                ConnState::ReadingHead { scanned, timer } => {
-                    // Empty lines before a request line are ignored (RFC
-                    // 9112 section 2.2; some clients send one after a
-                    // body), rather than kept as the start of a head.
-                    let blank = match scanned {
-                        0 => rest
-                            .iter()
-                            .take_while(|b| matches!(b, b'\r' | b'\n'))
-                            .count(),
-                        _ => 0,
-                    };
-                    used += blank;
-                    let rest = &rest[blank..];
-                    if rest.is_empty() {
-                        return (used, Next::KeepOpen);
-                    }
-                    match request::parse(rest, scanned) {
-                        Ok(Some(req)) => {
-                            if let Some(timer) = timer {
-                                io.cancel_timer(timer);
-                            }
-                            used += req.head_len;
-                            if self.answer(io, &req) == Next::Close {
-                                *state = ConnState::Closing;
-                                return (input.len(), Next::Close);
-                            }
-                            *state = match req.body_len {
-                                0 => ConnState::FRESH,
-                                left => ConnState::DiscardingBody { left },
-                            };
-                        }
-                        Ok(None) => {
-                            let timer = timer.or_else(|| {
-                                let after = self.header_timeout?;
-                                Some(io.set_timer(after, id.token().0 as u64))
-                            });
-                            let scanned = rest.len();
-                            *state = ConnState::ReadingHead { scanned, timer };
-                            return (used, Next::KeepOpen);
-                        }
-                        Err(e) => {
-                            if let Some(timer) = timer {
-                                io.cancel_timer(timer);
-                            }
-                            let status = match e {
-                                RequestError::BadRequest(_) => Status::BadRequest,
-                                RequestError::TooLarge(_) => Status::HeadersTooLarge,
-                                RequestError::NotImplemented(_) => Status::NotImplemented,
-                            };
-                            debug!("conn={id} answered {status:?}: {e}");
-                            self.requests += 1;
-                            self.write_error(status);
-                            *state = ConnState::Closing;
-                            return (input.len(), Next::Close);
-                        }
-                    }
-                }
+    /// Arms the header timer while a head is unfinished, and disarms it
+    /// once the head has ended (or the connection is closing).
+    fn watch_head(&mut self, io: &mut HttpIo, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        match (conn.state.head_unfinished(), conn.header_timer) {
+            (true, None) => {
+                conn.header_timer = self
+                    .header_timeout
+                    .map(|after| io.set_timer(after, HttpTimer::Header(id)));
             }
+            (false, Some(timer)) => {
+                io.cancel_timer(timer);
+                conn.header_timer = None;
+            }
+            (true, Some(_)) | (false, None) => {}
         }
     }
 
-    /// Appends the answer to one request; says whether the connection
-    /// stays open after it.
-    fn answer(&mut self, io: &Io, req: &Request) -> Next {
-        self.requests += 1;
-        let (next, connection) = match (req.keep_alive, req.version) {
-            (true, Version::Http11) => (Next::KeepOpen, Connection::Default),
-            (true, Version::Http10) => (Next::KeepOpen, Connection::KeepAlive),
-            (false, _) => (Next::Close, Connection::Close),
-        };
-        if req.expect_continue && req.body_len > 0 {
-            self.out.extend_from_slice(CONTINUE);
-        }
-        let head_only = req.method == Method::Head;
-        let (status, content_type, body) = match req.path {
-            "/" if connection == Connection::Default && !head_only => {
-                self.out.extend_from_slice(&self.hello);
-                return next;
-            }
-            "/" => (Status::Ok, "text/plain", HELLO),
-            "/stats" => {
-                self.json.clear();
-                write_stats_json(&mut self.json, io.stats(), self.requests);
-                (Status::Ok, "application/json", &self.json[..])
-            }
-            _ => (
-                Status::NotFound,
-                "text/plain",
-                Status::NotFound.reason_body(),
-            ),
-        };
-        let response = Response {
-            status,
-            content_type,
-            body,
-            connection,
-            head_only,
-        };
-        response.write_to(&mut self.out, self.date.get());
-        next
-    }
-
-    /// Appends an error answer, which always closes.
-    fn write_error(&mut self, status: Status) {
-        let response = Response {
-            status,
-            content_type: "text/plain",
-            body: status.reason_body(),
-            connection: Connection::Close,
-            head_only: false,
-        };
-        response.write_to(&mut self.out, self.date.get());
-    }
-
-    /// Sends what `self.out` holds and, for [`Next::Close`], closes.
-    fn finish_batch(&mut self, io: &mut Io, id: ConnId, next: Next) {
-        if !self.out.is_empty() {
-            io.send(id, &self.out);
-            self.out.clear();
+    /// Sends what the responder holds and, for [`Next::Close`], closes.
+    fn finish_batch(&mut self, io: &mut HttpIo, id: ConnId, next: Next) {
+        if !self.responder.out.is_empty() {
+            io.send(id, &self.responder.out);
+            self.responder.out.clear();
         }
         if next == Next::Close {
             io.close(id, CloseReason::Requested);
@@ -348,84 +144,75 @@ impl Http {
     }
 
     /// Formats the `Date` for this second and arms the timer for the next.
-    fn tick(&mut self, io: &mut Io) {
+    fn tick(&mut self, io: &mut HttpIo) {
         let now = SystemTime::now();
-        self.set_date(now);
-        io.set_timer(DateCache::until_next_second(now), DATE_TIMER);
+        self.responder.set_date(now);
+        io.set_timer(DateCache::until_next_second(now), HttpTimer::Date);
         self.date_ticking = true;
     }
 
-    /// A connection's header timeout fired.
-    fn header_timeout(&mut self, io: &mut Io, id: ConnId) {
-        // Only if the same connection still has the same unfinished head:
-        // a head that ended cancelled its timer, and a new head arms its own.
-        let Some(ConnState::ReadingHead {
-            timer: Some(_),
-            scanned,
-        }) = self.state(id)
-        else {
+    /// A connection's header timeout fired: its head is still unfinished
+    /// (a head that ended cancelled the timer).
+    fn header_timeout(&mut self, io: &mut HttpIo, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.header_timer = None;
+        let ConnState::ReadingHead { scanned } = conn.state else {
             return;
         };
         debug!("conn={id} head unfinished after {scanned} B: header timeout");
         self.set_state(id, ConnState::Closing);
-        self.write_error(Status::RequestTimeout);
+        self.responder.write_error(Status::RequestTimeout);
         self.finish_batch(io, id, Next::Close);
     }
 }
 
 impl Protocol for Http {
+    type Timer = HttpTimer;
+
     /// A client that pipelines without reading its answers is paused by the
     /// loop until it reads: its own TCP window then slows it down.
     const OVERFLOW: Overflow = Overflow::PauseReading;
 
-    fn on_open(&mut self, io: &mut Io, id: ConnId) {
-        if self.slots.len() <= id.index() {
-            self.slots.resize_with(id.index() + 1, || None);
-        }
-        self.slots[id.index()] = Some(Slot {
-            id,
+    fn on_open(&mut self, io: &mut HttpIo, id: ConnId) {
+        let conn = HttpConn {
             state: ConnState::FRESH,
-        });
+            header_timer: None,
+        };
+        self.conns.insert(id, conn);
         if !self.date_ticking {
             self.tick(io);
         }
     }
 
-    fn on_input(&mut self, io: &mut Io, id: ConnId, input: &[u8]) -> usize {
-        let Some(mut state) = self.state(id) else {
+    fn on_input(&mut self, io: &mut HttpIo, id: ConnId, input: &[u8]) -> usize {
+        let Some(mut state) = self.conns.get(id).map(|conn| conn.state) else {
             // Not ours (cannot happen: on_open always runs first).
             return input.len();
         };
-        let (used, next) = self.answer_all(io, id, &mut state, input);
+        let (used, next) = self.responder.answer_all(&mut state, input, io.stats());
         self.set_state(id, state);
+        self.watch_head(io, id);
         self.finish_batch(io, id, next);
         used
     }
 
-    fn on_closed(&mut self, io: &mut Io, id: ConnId, _reason: &CloseReason) {
-        if let Some(ConnState::ReadingHead {
-            timer: Some(timer), ..
-        }) = self.state(id)
-        {
+    fn on_closed(&mut self, io: &mut HttpIo, id: ConnId, _reason: &CloseReason) {
+        if let Some(timer) = self.conns.remove(id).and_then(|conn| conn.header_timer) {
             io.cancel_timer(timer);
-        }
-        if let Some(slot) = self.slots.get_mut(id.index()) {
-            if slot.as_ref().is_some_and(|slot| slot.id == id) {
-                *slot = None;
-            }
         }
     }
 
-    fn on_timer(&mut self, io: &mut Io, key: u64) {
-        if key == DATE_TIMER {
-            self.date_ticking = false;
-            if io.stats().open > 0 {
-                self.tick(io);
+    fn on_timer(&mut self, io: &mut HttpIo, timer: HttpTimer) {
+        match timer {
+            HttpTimer::Date => {
+                self.date_ticking = false;
+                if io.stats().open > 0 {
+                    self.tick(io);
+                }
             }
-            return;
-        }
-        if let Some(id) = ConnId::from_token(Token(key as usize)) {
-            self.header_timeout(io, id);
+            HttpTimer::Header(id) => self.header_timeout(io, id),
         }
     }
 }

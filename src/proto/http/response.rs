@@ -13,7 +13,7 @@
 //! format is `Content-Length`.
 
 use super::date::IMF_FIXDATE_LEN;
-use crate::reactor::Stats;
+use crate::event_loop::Stats;
 
 /// The `Server` header's value.
 pub const SERVER: &str = "reactor";

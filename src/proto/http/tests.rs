@@ -1,56 +1,40 @@
-//! The HTTP connection state machine without sockets: input in, the batch
-//! of answers and the next state out.
+//! HTTP's exchanges without sockets, clocks or a loop: input in, the batch
+//! of answers and the next state out. Only `Responder` and `ConnState` are
+//! involved; nothing here opens an OS handle.
 
 use std::error::Error;
+use std::time::SystemTime;
 
-use super::*;
-use crate::reactor::Config;
+use super::exchange::{ConnState, Next, Responder};
+use crate::event_loop::Stats;
 
-/// One connection's view of the protocol. `Io` is real but has no
-/// connection in it, so nothing is written anywhere: the tests read the
-/// batch buffer instead.
+/// One connection's view of the responder.
 struct Harness {
-    http: Http,
-    io: Io,
-    id: ConnId,
-    _poll: mio::Poll,
+    responder: Responder,
+    state: ConnState,
 }
 
 impl Harness {
-    fn new() -> std::io::Result<Harness> {
-        let poll = mio::Poll::new()?;
-        let registry = poll.registry().try_clone()?;
-        let mut io = Io::new(registry, Config::default());
-        let mut http = Http::new(Some(Duration::from_secs(10)));
-        let id = ConnId::new(3, 1);
-        http.on_open(&mut io, id);
-        Ok(Harness {
-            http,
-            io,
-            id,
-            _poll: poll,
-        })
+    fn new() -> Harness {
+        Harness {
+            responder: Responder::new(SystemTime::now()),
+            state: ConnState::FRESH,
+        }
     }
 
-    /// Offers `input` as `on_input` would; returns bytes consumed, whether
+    /// Offers `input` as the loop would; returns bytes consumed, whether
     /// the connection stays open, and the answers.
     fn feed(&mut self, input: &[u8]) -> Result<(usize, Next, String), Box<dyn Error>> {
-        let mut state = self.state()?;
         let (used, next) = self
-            .http
-            .answer_all(&mut self.io, self.id, &mut state, input);
-        self.http.set_state(self.id, state);
-        let out = String::from_utf8(std::mem::take(&mut self.http.out))?;
+            .responder
+            .answer_all(&mut self.state, input, &Stats::default());
+        let out = String::from_utf8(std::mem::take(&mut self.responder.out))?;
         Ok((used, next, out))
-    }
-
-    fn state(&self) -> Result<ConnState, &'static str> {
-        self.http.state(self.id).ok_or("connection not open")
     }
 
     /// The exact answer with the cached date.
     fn answer(&self, status: &str, body: &str, connection: &str) -> Result<String, Box<dyn Error>> {
-        let date = std::str::from_utf8(self.http.date.get())?;
+        let date = std::str::from_utf8(self.responder.date())?;
         Ok(format!(
             "HTTP/1.1 {status}\r\nServer: reactor\r\nDate: {date}\r\nContent-Type: text/plain\r\n\
              Content-Length: {}\r\n{connection}\r\n{body}",
@@ -66,58 +50,41 @@ const GET: &str = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 
 #[test]
 fn pipelined_requests_get_every_answer_in_order_in_one_batch() -> TestResult {
-    let mut h = Harness::new()?;
+    let mut h = Harness::new();
     let input = format!("{GET}GET /missing HTTP/1.1\r\nHost: t\r\n\r\n{GET}");
     let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::KeepOpen));
     let hello = h.answer("200 OK", "Hello, World!", "")?;
     let missing = h.answer("404 Not Found", "Not Found\n", "")?;
     assert_eq!(out, format!("{hello}{missing}{hello}"));
-    assert_eq!(h.http.requests, 3);
+    assert_eq!(h.responder.requests, 3);
     Ok(())
 }
 
 #[test]
-fn an_unfinished_head_is_left_unconsumed_with_its_timer_armed() -> TestResult {
-    let mut h = Harness::new()?;
+fn an_unfinished_head_is_left_unconsumed_and_marked_unfinished() -> TestResult {
+    let mut h = Harness::new();
     let (used, next, out) = h.feed(b"GET / HT")?;
     assert_eq!((used, next, out.as_str()), (0, Next::KeepOpen, ""));
-    let state = h.state()?;
-    let ConnState::ReadingHead {
-        scanned: 8,
-        timer: Some(_),
-    } = state
-    else {
-        panic!("{state:?}");
-    };
+    assert_eq!(h.state, ConnState::ReadingHead { scanned: 8 });
+    assert!(h.state.head_unfinished(), "what arms the header timer");
     // The loop offers it again with the rest behind it.
     let (used, _, out) = h.feed(GET.as_bytes())?;
     assert_eq!(used, GET.len());
     assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
-    assert_eq!(h.state()?, ConnState::FRESH, "timer cancelled");
-    // A late timeout for the head that ended does nothing.
-    h.http.header_timeout(&mut h.io, h.id);
-    assert_eq!(h.state()?, ConnState::FRESH);
-    Ok(())
-}
-
-#[test]
-fn a_head_still_unfinished_at_its_timeout_is_closed() -> TestResult {
-    let mut h = Harness::new()?;
-    h.feed(b"GET / HTTP/1.1\r\nHost")?;
-    h.http.header_timeout(&mut h.io, h.id);
-    assert_eq!(h.state()?, ConnState::Closing);
+    assert_eq!(h.state, ConnState::FRESH);
+    assert!(!h.state.head_unfinished(), "what disarms it");
     Ok(())
 }
 
 #[test]
 fn a_body_is_discarded_across_reads_then_the_next_request_is_answered() -> TestResult {
-    let mut h = Harness::new()?;
+    let mut h = Harness::new();
     let post = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123";
     let (used, _, out) = h.feed(post.as_bytes())?;
     assert_eq!(used, post.len());
     assert_eq!(out, h.answer("404 Not Found", "Not Found\n", "")?);
-    assert_eq!(h.state()?, ConnState::DiscardingBody { left: 6 });
+    assert_eq!(h.state, ConnState::DiscardingBody { left: 6 });
     let rest = format!("456789{GET}");
     let (used, _, out) = h.feed(rest.as_bytes())?;
     assert_eq!(used, rest.len());
@@ -127,7 +94,7 @@ fn a_body_is_discarded_across_reads_then_the_next_request_is_answered() -> TestR
 
 #[test]
 fn nothing_after_a_closing_answer_is_parsed() -> TestResult {
-    let mut h = Harness::new()?;
+    let mut h = Harness::new();
     let input = format!("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n{GET}");
     let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::Close));
@@ -135,7 +102,7 @@ fn nothing_after_a_closing_answer_is_parsed() -> TestResult {
         out,
         h.answer("200 OK", "Hello, World!", "Connection: close\r\n")?
     );
-    assert_eq!(h.state()?, ConnState::Closing);
+    assert_eq!(h.state, ConnState::Closing);
     Ok(())
 }
 
@@ -148,7 +115,7 @@ fn errors_answer_and_close() -> TestResult {
             "501 Not Implemented",
         ),
     ] {
-        let mut h = Harness::new()?;
+        let mut h = Harness::new();
         let (used, next, out) = h.feed(format!("{GET}{input}{GET}").as_bytes())?;
         assert_eq!(next, Next::Close);
         assert_eq!(used, GET.len() * 2 + input.len());
@@ -162,7 +129,7 @@ fn errors_answer_and_close() -> TestResult {
 
 #[test]
 fn http_1_0_head_and_expect_continue() -> TestResult {
-    let mut h = Harness::new()?;
+    let mut h = Harness::new();
     let (_, next, out) = h.feed(b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")?;
     assert_eq!(next, Next::KeepOpen);
     let full = h.answer("200 OK", "Hello, World!", "Connection: keep-alive\r\n")?;
@@ -176,14 +143,13 @@ fn http_1_0_head_and_expect_continue() -> TestResult {
 
 #[test]
 fn empty_lines_between_requests_are_skipped_not_kept() -> TestResult {
-    let mut h = Harness::new()?;
+    let mut h = Harness::new();
     let input = format!("\r\n{GET}\r\n");
     let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::KeepOpen));
     assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
-    assert_eq!(
-        h.state()?,
-        ConnState::FRESH,
+    assert!(
+        !h.state.head_unfinished(),
         "no header timer for a blank line"
     );
     Ok(())

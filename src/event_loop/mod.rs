@@ -37,20 +37,26 @@
 mod accept;
 mod close;
 mod conn;
+mod conn_map;
+pub mod datagram;
 mod handle;
 mod io;
 mod outqueue;
 mod protocol;
 mod shutdown;
+mod signals;
+mod source;
 mod stats;
 mod timer;
 mod token;
 
 pub use conn::{CloseReason, State};
+pub use conn_map::ConnMap;
 pub use handle::Handle;
-pub use io::{Io, SCRATCH_SIZE};
+pub use io::{Io, NoTimer, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
-pub use protocol::{Config, Overflow, Protocol, Readiness, SourceInterest};
+pub use protocol::{Config, Overflow, Protocol};
+pub use source::{PipeReceiver, Readiness, Source, SourceInterest, UdpSocket};
 pub use stats::Stats;
 pub use timer::{TimerId, Timers};
 pub use token::{source_token, ConnId, MAX_SOURCES};
@@ -65,7 +71,7 @@ use mio::{Events, Interest, Poll, Waker};
 
 use conn::interest_name;
 use io::TimerKind;
-use token::{source_number, LISTENER, WAKER};
+use token::{source_number, LISTENER, SIGNALS, WAKER};
 
 /// Reads one connection may do per readiness event before the loop moves on
 /// to the others. 16 reads of up to 64 KiB is 1 MiB: enough that a bulk
@@ -105,7 +111,7 @@ enum Phase {
 pub struct Reactor<P: Protocol> {
     poll: Poll,
     events: Events,
-    io: Io,
+    io: Io<P::Timer>,
     protocol: P,
     acceptor: Acceptor,
     phase: Phase,
@@ -114,6 +120,11 @@ pub struct Reactor<P: Protocol> {
     out_of_fds_since: Option<Instant>,
     /// When `--max-conns` refusal was last logged (warn at most once a second).
     last_refusal_warning: Option<Instant>,
+    /// SIGINT and SIGTERM, once [`stop_on_signals`](Reactor::stop_on_signals)
+    /// installed them.
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// A second signal ended the loop without flushing: which one.
+    second_signal: Option<i32>,
 }
 
 impl<P: Protocol> Reactor<P> {
@@ -134,6 +145,8 @@ impl<P: Protocol> Reactor<P> {
             handle: Handle::new(waker),
             out_of_fds_since: None,
             last_refusal_warning: None,
+            signals: None,
+            second_signal: None,
         })
     }
 
@@ -157,7 +170,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// The protocol and the loop's `Io`, for wiring before `run` (the client
     /// starts its connect and registers stdin through them).
-    pub fn parts(&mut self) -> (&mut P, &mut Io) {
+    pub fn parts(&mut self) -> (&mut P, &mut Io<P::Timer>) {
         (&mut self.protocol, &mut self.io)
     }
 
@@ -255,6 +268,7 @@ impl<P: Protocol> Reactor<P> {
         match event.token() {
             LISTENER => self.accept(),
             WAKER => self.woken(),
+            SIGNALS => self.signalled(),
             token => match (ConnId::from_token(token), source_number(token)) {
                 (Some(id), _) => self.connection_event(id, event),
                 (None, Some(source)) => {
@@ -269,7 +283,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// A connection is readable and/or writable.
     fn connection_event(&mut self, id: ConnId, event: &Event) {
-        let Some(conn) = self.io.live(id) else {
+        let Some(conn) = self.io.conns.get(id) else {
             // A stale event for a connection closed earlier in this batch.
             return;
         };
@@ -299,7 +313,7 @@ impl<P: Protocol> Reactor<P> {
     fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
         let read = self.io.stats.bytes_in - bytes_in;
         let wrote = self.io.stats.bytes_out - bytes_out;
-        match self.io.live(id) {
+        match self.io.conns.get(id) {
             Some(conn) => trace!(
                 target: NARRATION,
                 " token {id} {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
@@ -316,24 +330,24 @@ impl<P: Protocol> Reactor<P> {
 
     /// An outgoing connect reported writable: did it work?
     fn finish_connect(&mut self, id: ConnId) {
-        let Some(conn) = self.io.live_mut(id) else {
+        let Some(conn) = self.io.conns.get_mut(id) else {
             return;
         };
         // `take_error` reports a failed connect; `peer_addr` tells a
         // completed one from one still in progress (a spurious wake-up).
         match conn.stream.take_error() {
-            Ok(Some(e)) | Err(e) => return self.io.abort(id, CloseReason::ConnectFailed(e)),
+            Ok(Some(e)) | Err(e) => return self.io.remove(id, CloseReason::ConnectFailed(e)),
             Ok(None) => {}
         }
         match conn.stream.peer_addr() {
             Ok(_) => {
-                conn.state = State::Open;
+                conn.set_state(id, State::Open);
                 debug!("conn={id} connected to {}", conn.peer);
                 self.io.sync_interest(id);
                 self.protocol.on_open(&mut self.io, id);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {}
-            Err(e) => self.io.abort(id, CloseReason::ConnectFailed(e)),
+            Err(e) => self.io.remove(id, CloseReason::ConnectFailed(e)),
         }
     }
 
@@ -347,23 +361,20 @@ impl<P: Protocol> Reactor<P> {
     /// would only have returned `WouldBlock`: one system call per message.
     fn read(&mut self, id: ConnId, must_drain: bool) {
         for _ in 0..READ_BUDGET {
-            // Fields, not `live_mut`: the connection and the scratch buffer
-            // are borrowed side by side.
-            let Some(conn) = self.io.conns.get_mut(id.index()) else {
+            // Fields of `io`, not a method: the connection and the scratch
+            // buffer are borrowed side by side.
+            let Some(conn) = self.io.conns.get_mut(id) else {
                 return;
             };
-            if conn.generation != id.generation() {
-                return;
-            }
             match conn.state {
                 State::Connecting | State::Paused => return,
                 State::Open | State::SendingFin | State::FinSent => {}
-                State::Closing(_) | State::Lingering(_) => return self.io.discard_input(id),
+                State::Closing | State::Lingering => return self.io.discard_input(id),
             }
             if self.io.overflow == Overflow::PauseReading
                 && conn.output.len() >= self.io.config.max_outbuf
             {
-                conn.state = State::Paused;
+                conn.set_state(id, State::Paused);
                 debug!("conn={id} paused: {} B queued", conn.output.len());
                 return;
             }
@@ -382,7 +393,7 @@ impl<P: Protocol> Reactor<P> {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return self.io.abort(id, CloseReason::Error(e)),
+                Err(e) => return self.io.remove(id, CloseReason::Error(e)),
             }
         }
         // Budget spent with input perhaps left: no new edge will say so.
@@ -395,7 +406,7 @@ impl<P: Protocol> Reactor<P> {
         // Lend the scratch buffer out so the protocol can have `&mut Io`.
         let scratch = std::mem::take(&mut self.io.scratch);
         let fresh = &scratch[..n];
-        let mut pending = match self.io.live_mut(id) {
+        let mut pending = match self.io.conns.get_mut(id) {
             Some(conn) => std::mem::take(&mut conn.pending_input),
             None => Vec::new(),
         };
@@ -412,20 +423,12 @@ impl<P: Protocol> Reactor<P> {
             let leftover = leftover.to_vec();
             let limit = self.io.config.max_outbuf.max(SCRATCH_SIZE);
             if leftover.len() > limit {
-                self.io.abort(id, CloseReason::InputTooLarge);
-            } else if let Some(conn) = self.io.live_mut(id) {
+                self.io.remove(id, CloseReason::InputTooLarge);
+            } else if let Some(conn) = self.io.conns.get_mut(id) {
                 conn.pending_input = leftover;
             }
         }
         self.io.scratch = scratch;
-    }
-
-    fn open_ids(&self) -> Vec<ConnId> {
-        self.io
-            .conns
-            .iter()
-            .map(|(index, conn)| ConnId::new(index, conn.generation))
-            .collect()
     }
 
     /// Runs every timer that is due.
@@ -452,11 +455,11 @@ impl<P: Protocol> Reactor<P> {
                     if left > 0 {
                         warn!("shutdown timeout: dropping {left} connections with unsent output");
                     }
-                    for id in self.open_ids() {
-                        self.io.abort(id, CloseReason::Shutdown);
+                    for id in self.io.conns.ids() {
+                        self.io.remove(id, CloseReason::Shutdown);
                     }
                 }
-                TimerKind::Protocol(key) => self.protocol.on_timer(&mut self.io, key),
+                TimerKind::Protocol(timer) => self.protocol.on_timer(&mut self.io, timer),
             }
             self.reap();
         }
@@ -466,16 +469,14 @@ impl<P: Protocol> Reactor<P> {
     fn connection_timer(&mut self, id: ConnId) {
         let now = self.io.now;
         let idle_timeout = self.io.config.idle_timeout;
-        let Some(conn) = self.io.live_mut(id) else {
+        let Some(conn) = self.io.conns.get_mut(id) else {
             return;
         };
         conn.timer = None;
         match conn.state {
             // A close we started is taking too long: the peer neither reads
             // what is queued nor closes. Give up on it.
-            State::Lingering(_) | State::Closing(_) => {
-                self.io.remove_closing(id, CloseReason::IdleTimeout)
-            }
+            State::Lingering | State::Closing => self.io.remove(id, CloseReason::IdleTimeout),
             State::Connecting
             | State::Open
             | State::Paused
@@ -494,7 +495,7 @@ impl<P: Protocol> Reactor<P> {
                     // Input arrived since the timer was set: re-arm for the
                     // new deadline instead of touching the timer per read.
                     let timer = self.io.timers.add(due, TimerKind::Conn(id));
-                    if let Some(conn) = self.io.live_mut(id) {
+                    if let Some(conn) = self.io.conns.get_mut(id) {
                         conn.timer = Some(timer);
                     }
                 }

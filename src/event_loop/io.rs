@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use log::{trace, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
-use slab::Slab;
 
 use super::conn::{interest_name, CloseReason, Connection, State};
+use super::conn_map::ConnMap;
 use super::outqueue::Chunk;
 use super::stats::Stats;
 use super::timer::{TimerId, Timers};
-use super::token::{ConnId, Generations};
+use super::token::{ConnId, IdPool};
 use super::{Config, Overflow};
 
 /// How long a connection we closed waits for its peer to close too before
@@ -36,10 +36,10 @@ pub(crate) const LINGER: Duration = Duration::from_secs(2);
 /// libuv use; it lives once per loop, not once per connection.
 pub const SCRATCH_SIZE: usize = 64 * 1024;
 
-/// What a timer is for. The loop's own timers, plus numbered ones the
-/// protocol sets and interprets.
+/// What a timer is for: the loop's own timers, and the protocol's, each
+/// of the protocol's own type ([`Protocol::Timer`](super::Protocol::Timer)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimerKind {
+pub(crate) enum TimerKind<T> {
     /// A connection's idle or linger deadline.
     Conn(ConnId),
     /// Time to log the `--stats-interval` line.
@@ -48,20 +48,26 @@ pub(crate) enum TimerKind {
     ResumeAccept,
     /// Graceful shutdown has run out of time.
     ShutdownDeadline,
-    /// A protocol's timer, with the number it chose.
-    Protocol(u64),
+    /// One of the protocol's timers.
+    Protocol(T),
 }
 
-/// The loop's state that protocols may act on through its methods.
-pub struct Io {
+/// The timer type of a protocol that sets no timers: an enum with no
+/// values, so `on_timer` can never be called for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTimer {}
+
+/// The loop's state that protocols may act on through its methods. `T`
+/// is the protocol's timer type; protocols without timers write plain `Io`.
+pub struct Io<T = NoTimer> {
     /// Registers and re-registers sources with the `Poll`.
     pub(crate) registry: Registry,
-    /// The connections; the slab key is the low half of each token.
-    pub(crate) conns: Slab<Connection>,
-    /// Fresh generations for new connections.
-    pub(crate) generations: Generations,
+    /// The connections, found by the [`ConnId`] in each event's token.
+    pub(crate) conns: ConnMap<Connection>,
+    /// Which slot and generation the next connection gets.
+    pub(crate) ids: IdPool,
     /// Idle, linger, stats, accept-retry, shutdown and protocol timers.
-    pub(crate) timers: Timers<TimerKind>,
+    pub(crate) timers: Timers<TimerKind<T>>,
     /// Counters.
     pub(crate) stats: Stats,
     /// Limits and switches from the command line.
@@ -90,12 +96,12 @@ pub struct Io {
     pub(crate) overflow: Overflow,
 }
 
-impl Io {
-    pub(crate) fn new(registry: Registry, config: Config) -> Io {
+impl<T> Io<T> {
+    pub(crate) fn new(registry: Registry, config: Config) -> Io<T> {
         Io {
             registry,
-            conns: Slab::new(),
-            generations: Generations::default(),
+            conns: ConnMap::new(),
+            ids: IdPool::default(),
             timers: Timers::default(),
             stats: Stats::default(),
             config,
@@ -117,10 +123,10 @@ impl Io {
     /// and queues whatever the kernel did not take. This is the path for a
     /// connection's own replies: echo's bytes, HTTP's batch of responses.
     pub fn send(&mut self, id: ConnId, bytes: &[u8]) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if !accepts_output(&conn.state) {
+        if !accepts_output(conn.state) {
             return;
         }
         let mut written = 0;
@@ -133,13 +139,13 @@ impl Io {
                     Ok(n) => break n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
-                    Err(e) => return self.abort(id, CloseReason::Error(e)),
+                    Err(e) => return self.remove(id, CloseReason::Error(e)),
                 }
             };
             self.stats.bytes_out += written as u64;
         }
         if written < bytes.len() {
-            if let Some(conn) = self.live_mut(id) {
+            if let Some(conn) = self.conns.get_mut(id) {
                 conn.output.push_copy(&bytes[written..]);
             }
             self.after_queueing(id);
@@ -169,17 +175,17 @@ impl Io {
 
     /// The peer's address, while `id` is open.
     pub fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
-        self.live(id).map(|conn| conn.peer)
+        self.conns.get(id).map(|conn| conn.peer)
     }
 
     /// Whether `id` still names an open connection.
     pub fn is_open(&self, id: ConnId) -> bool {
-        self.live(id).is_some()
+        self.conns.get(id).is_some()
     }
 
     /// Bytes queued for `id` and not yet written.
     pub fn queued(&self, id: ConnId) -> usize {
-        self.live(id).map_or(0, |conn| conn.output.len())
+        self.conns.get(id).map_or(0, |conn| conn.output.len())
     }
 
     /// The counters.
@@ -203,20 +209,15 @@ impl Io {
         self.now
     }
 
-    /// Arms a protocol timer; `on_timer(key)` runs when it is due.
-    pub fn set_timer(&mut self, after: Duration, key: u64) -> TimerId {
-        self.timers.add(self.now + after, TimerKind::Protocol(key))
+    /// Arms a protocol timer; `on_timer(timer)` runs when it is due.
+    pub fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {
+        self.timers
+            .add(self.now + after, TimerKind::Protocol(timer))
     }
 
     /// Disarms a protocol timer.
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.timers.cancel(id);
-    }
-
-    /// For protocols with sources of their own (a UDP socket, stdin):
-    /// register them with a token from [`source_token`](super::source_token).
-    pub fn registry(&self) -> &Registry {
-        &self.registry
     }
 
     /// Calls `on_source(source, READABLE)` again next turn: for a source
@@ -235,16 +236,6 @@ impl Io {
 
     // ----- the connection mechanics the loop shares ---------------------
 
-    pub(crate) fn live(&self, id: ConnId) -> Option<&Connection> {
-        self.conns
-            .get(id.index())
-            .filter(|conn| conn.generation == id.generation())
-    }
-
-    pub(crate) fn live_mut(&mut self, id: ConnId) -> Option<&mut Connection> {
-        live_in(&mut self.conns, id)
-    }
-
     /// Puts a new stream into the slab and registers it. The one place a
     /// connection is registered (the one place it leaves is [`Io::remove`]).
     pub(crate) fn insert(
@@ -253,29 +244,25 @@ impl Io {
         peer: SocketAddr,
         state: State,
     ) -> io::Result<ConnId> {
-        let entry = self.conns.vacant_entry();
-        let id = ConnId::new(entry.key(), self.generations.next());
+        let id = self.ids.take();
         let interest = if matches!(state, State::Connecting) {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE
         };
         // Registered before it is stored: if registration fails, nothing
-        // was stored and the vacant entry is simply dropped.
-        self.registry.register(&mut stream, id.token(), interest)?;
+        // was stored and the id goes straight back to the pool.
+        if let Err(e) = self.registry.register(&mut stream, id.token(), interest) {
+            self.ids.give_back(id);
+            return Err(e);
+        }
         let now = self.now;
-        entry.insert(Connection::new(
-            stream,
-            id.generation(),
-            state,
-            peer,
-            interest,
-            now,
-        ));
+        self.conns
+            .insert(id, Connection::new(stream, state, peer, interest, now));
         self.stats.open += 1;
         if let Some(idle) = self.config.idle_timeout {
             let timer = self.timers.add(now + idle, TimerKind::Conn(id));
-            if let Some(conn) = self.live_mut(id) {
+            if let Some(conn) = self.conns.get_mut(id) {
                 conn.timer = Some(timer);
             }
         }
@@ -283,10 +270,10 @@ impl Io {
     }
 
     fn queue_chunk(&mut self, id: ConnId, chunk: Chunk) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if !accepts_output(&conn.state) {
+        if !accepts_output(conn.state) {
             return;
         }
         let was_empty = conn.output.is_empty();
@@ -320,7 +307,9 @@ impl Io {
             return;
         }
         self.flush(id);
-        let Some(conn) = self.live(id) else { return };
+        let Some(conn) = self.conns.get(id) else {
+            return;
+        };
         if conn.output.len() > self.config.max_outbuf {
             warn!(
                 "conn={id} peer={} disconnected: {} bytes queued, over --max-outbuf {}",
@@ -328,20 +317,21 @@ impl Io {
                 conn.output.len(),
                 self.config.max_outbuf
             );
-            self.abort(id, CloseReason::SlowConsumer);
+            self.remove(id, CloseReason::SlowConsumer);
         }
     }
 
     /// Whether more than `--max-outbuf` bytes wait for `id`.
     fn over_limit(&self, id: ConnId) -> bool {
-        self.live(id)
+        self.conns
+            .get(id)
             .is_some_and(|conn| conn.output.len() > self.config.max_outbuf)
     }
 
     /// Registers the interest the connection's state calls for, if it
     /// changed. The one place interest is decided.
     pub(crate) fn sync_interest(&mut self, id: ConnId) {
-        let Some(conn) = live_in(&mut self.conns, id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         let wanted = conn.wanted_interest();
@@ -362,7 +352,7 @@ impl Io {
                     );
                 }
             }
-            Err(e) => self.abort(id, CloseReason::Error(e)),
+            Err(e) => self.remove(id, CloseReason::Error(e)),
         }
     }
 
@@ -371,7 +361,7 @@ impl Io {
     /// gathered into the scratch buffer first when the loop is not lending
     /// it out ([`OutQueue::write_gathered`](super::OutQueue::write_gathered)).
     pub(crate) fn flush(&mut self, id: ConnId) {
-        let Some(conn) = live_in(&mut self.conns, id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if matches!(conn.state, State::Connecting) {
@@ -385,7 +375,7 @@ impl Io {
             {
                 Ok((0, _)) => {
                     let e = io::Error::from(io::ErrorKind::WriteZero);
-                    return self.abort(id, CloseReason::Error(e));
+                    return self.remove(id, CloseReason::Error(e));
                 }
                 Ok((written, offered)) => {
                     self.stats.bytes_out += written as u64;
@@ -398,19 +388,17 @@ impl Io {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return self.abort(id, CloseReason::Error(e)),
+                Err(e) => return self.remove(id, CloseReason::Error(e)),
             }
         }
         let low_water = self.config.max_outbuf / 2;
         let drained = conn.output.is_empty();
         let wrote_something = conn.output.len() < queued_before;
-        if let State::Paused = conn.state {
-            if conn.output.len() <= low_water {
-                // Reading resumes; the peer may have data waiting that no
-                // new edge will announce, so look at it next turn.
-                conn.state = State::Open;
-                self.still_ready.push(id);
-            }
+        if conn.state == State::Paused && conn.output.len() <= low_water {
+            // Reading resumes; the peer may have data waiting that no new
+            // edge will announce, so look at it next turn.
+            conn.set_state(id, State::Open);
+            self.still_ready.push(id);
         }
         if drained && wrote_something {
             self.drained.push(id);
@@ -422,18 +410,10 @@ impl Io {
     }
 }
 
-/// The connection `id` names, borrowing only the slab, so the caller may
-/// use the loop's other fields (scratch buffer, counters) alongside it.
-pub(crate) fn live_in(conns: &mut Slab<Connection>, id: ConnId) -> Option<&mut Connection> {
-    conns
-        .get_mut(id.index())
-        .filter(|conn| conn.generation == id.generation())
-}
-
 /// Whether output may still be queued for a connection in `state`.
-fn accepts_output(state: &State) -> bool {
+fn accepts_output(state: State) -> bool {
     match state {
-        State::Connecting | State::Open | State::Paused | State::Closing(_) => true,
-        State::SendingFin | State::FinSent | State::Lingering(_) => false,
+        State::Connecting | State::Open | State::Paused | State::Closing => true,
+        State::SendingFin | State::FinSent | State::Lingering => false,
     }
 }

@@ -30,12 +30,18 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::Interest;
 
+use log::trace;
+
 use super::outqueue::OutQueue;
 use super::timer::TimerId;
+use super::token::ConnId;
+use super::NARRATION;
 
 /// Where a connection is in its life. Each state says which of reading and
-/// writing the loop still does.
-#[derive(Debug)]
+/// writing the loop still does. Why a closing connection is closing is
+/// kept beside the state (`Connection::close_reason`), so the state
+/// itself is a plain value to compare and `match` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// Outgoing connect in progress; completion shows up as writable.
     Connecting,
@@ -49,14 +55,14 @@ pub enum State {
     SendingFin,
     /// Our write half is shut; reading goes on until the peer closes.
     FinSent,
-    /// Closing for this reason: input is read and discarded, queued output
-    /// is flushed, then our write half is shut.
-    Closing(CloseReason),
+    /// Closing: input is read and discarded, queued output is flushed, then
+    /// our write half is shut.
+    Closing,
     /// Write half shut after a close we started: input is discarded until
     /// the peer closes or the linger timer fires. Closing a socket with
     /// unread input makes the kernel send a reset, which can destroy the
     /// last response before the peer reads it; lingering avoids that.
-    Lingering(CloseReason),
+    Lingering,
 }
 
 impl fmt::Display for State {
@@ -67,8 +73,8 @@ impl fmt::Display for State {
             State::Paused => "Paused",
             State::SendingFin => "SendingFin",
             State::FinSent => "FinSent",
-            State::Closing(_) => "Closing",
-            State::Lingering(_) => "Lingering",
+            State::Closing => "Closing",
+            State::Lingering => "Lingering",
         };
         f.write_str(name)
     }
@@ -132,10 +138,11 @@ impl fmt::Display for CloseReason {
 pub struct Connection {
     /// The socket, non-blocking, registered with the token of `id`.
     pub(crate) stream: TcpStream,
-    /// Which occupant of its slab slot this is (see `token.rs`).
-    pub(crate) generation: u32,
-    /// What the loop may do with it next.
+    /// What the loop may do with it next; changed only by
+    /// [`set_state`](Connection::set_state).
     pub(crate) state: State,
+    /// Why it is closing, from the moment it enters [`State::Closing`].
+    pub(crate) close_reason: Option<CloseReason>,
     /// Bytes accepted for sending that the kernel has not taken yet.
     pub(crate) output: OutQueue,
     /// Input the protocol has not consumed yet: the start of a message whose
@@ -155,7 +162,6 @@ pub struct Connection {
 impl Connection {
     pub(crate) fn new(
         stream: TcpStream,
-        generation: u32,
         state: State,
         peer: SocketAddr,
         interest: Interest,
@@ -163,8 +169,8 @@ impl Connection {
     ) -> Connection {
         Connection {
             stream,
-            generation,
             state,
+            close_reason: None,
             output: OutQueue::default(),
             pending_input: Vec::new(),
             interest,
@@ -172,6 +178,22 @@ impl Connection {
             last_input: now,
             timer: None,
         }
+    }
+
+    /// The one place a connection's state changes, so `--trace` can show
+    /// every transition (`conn 4 Open => Closing`), as smoltcp's
+    /// `set_state` does for its TCP sockets.
+    pub(crate) fn set_state(&mut self, id: ConnId, new: State) {
+        if self.state != new {
+            trace!(target: NARRATION, "  conn {id} {} => {new}", self.state);
+            self.state = new;
+        }
+    }
+
+    /// Starts closing for `reason`: from here on input is discarded.
+    pub(crate) fn begin_closing(&mut self, id: ConnId, reason: CloseReason) {
+        self.close_reason = Some(reason);
+        self.set_state(id, State::Closing);
     }
 
     /// The interest this connection needs now, derived from its state and

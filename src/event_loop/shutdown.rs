@@ -1,6 +1,7 @@
-//! Graceful shutdown: a signal arrives through the waker, the listener
-//! closes, every connection is flushed and closed within
-//! `--shutdown-timeout`.
+//! Graceful shutdown: a signal arrives (`signals.rs`, or a
+//! [`Handle::shutdown`](super::Handle::shutdown) from another thread
+//! through the waker), the listener closes, every connection is flushed and
+//! closed within `--shutdown-timeout`.
 
 use log::debug;
 
@@ -8,7 +9,8 @@ use super::io::TimerKind;
 use super::{Acceptor, CloseReason, Phase, Protocol, Reactor};
 
 impl<P: Protocol> Reactor<P> {
-    /// The waker fired: a shutdown request, or a protocol helper thread.
+    /// The waker fired: a shutdown request from another thread, or a
+    /// protocol helper thread.
     pub(super) fn woken(&mut self) {
         if self.handle.shutdown_requested() && self.phase == Phase::Running {
             self.begin_shutdown();
@@ -21,7 +23,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// Stops accepting, tells the protocol, and closes every connection
     /// once its output is flushed, within `--shutdown-timeout`.
-    fn begin_shutdown(&mut self) {
+    pub(super) fn begin_shutdown(&mut self) {
         debug!(
             "shutting down: {} connections to flush (at most {} s)",
             self.io.conns.len(),
@@ -34,7 +36,7 @@ impl<P: Protocol> Reactor<P> {
             let _ = self.poll.registry().deregister(&mut listener);
         }
         self.protocol.on_shutdown(&mut self.io);
-        for id in self.open_ids() {
+        for id in self.io.conns.ids() {
             self.io.close(id, CloseReason::Shutdown);
         }
         let deadline = self.io.now + self.io.config.shutdown_timeout;

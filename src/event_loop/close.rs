@@ -1,7 +1,7 @@
 //! The close sequence every connection follows, in one place: the
 //! protocol asks ([`Io::close`], [`Io::shutdown_write`]), the queue drains
 //! ([`Io::output_drained`]), our write half is shut and the connection
-//! lingers ([`Io::discard_input`]), and finally it leaves the slab
+//! lingers ([`Io::discard_input`]), and finally it leaves the table
 //! ([`Io::remove`], the one place a connection is deregistered).
 //!
 //! See the state diagram in `conn.rs` and `docs/01-architecture.md`.
@@ -15,21 +15,21 @@ use super::conn::{CloseReason, Connection, State};
 use super::io::{Io, TimerKind, LINGER};
 use super::token::ConnId;
 
-impl Io {
+impl<T> Io<T> {
     /// Closes `id` once its queued output is sent. Input that arrives
     /// meanwhile is read and discarded; the protocol sees no more of it.
     pub fn close(&mut self, id: ConnId, reason: CloseReason) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         match conn.state {
-            State::Closing(_) | State::Lingering(_) => {}
-            State::Connecting => self.abort(id, reason),
+            State::Closing | State::Lingering => {}
+            State::Connecting => self.remove(id, reason),
             State::Open | State::Paused | State::SendingFin | State::FinSent => {
                 if !reason.flushes() {
-                    return self.abort(id, reason);
+                    return self.remove(id, reason);
                 }
-                conn.state = State::Closing(reason);
+                conn.begin_closing(id, reason);
                 if conn.output.is_empty() {
                     self.output_drained(id);
                 }
@@ -40,11 +40,11 @@ impl Io {
     /// Ends our side of the stream once queued output is sent (a TCP
     /// half-close): the peer reads end-of-file, and can still answer.
     pub fn shutdown_write(&mut self, id: ConnId) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         if let State::Open | State::Paused = conn.state {
-            conn.state = State::SendingFin;
+            conn.set_state(id, State::SendingFin);
             if conn.output.is_empty() {
                 self.output_drained(id);
             }
@@ -53,11 +53,14 @@ impl Io {
 
     /// Removes a connection at once, without flushing: deregisters it,
     /// frees its slot and timer, and notes it for the protocol's
-    /// `on_closed`. The one place a connection leaves the loop.
+    /// `on_closed`. The one place a connection leaves the loop. A
+    /// connection that was already closing keeps the reason it was closing
+    /// for; `reason` is used otherwise.
     pub(crate) fn remove(&mut self, id: ConnId, reason: CloseReason) {
-        let Some(conn) = self.take(id) else {
+        let Some(mut conn) = self.take(id) else {
             return;
         };
+        let reason = conn.close_reason.take().unwrap_or(reason);
         debug!(
             "conn={id} peer={} closed: {reason} (state {})",
             conn.peer, conn.state
@@ -65,32 +68,10 @@ impl Io {
         self.closed.push((id, reason));
     }
 
-    /// Removes a connection that was closing, for the reason it was
-    /// closing for (`otherwise` if it was not closing).
-    pub(crate) fn remove_closing(&mut self, id: ConnId, otherwise: CloseReason) {
-        let Some(conn) = self.take(id) else {
-            return;
-        };
-        let was = conn.state.to_string();
-        let reason = match conn.state {
-            State::Closing(reason) | State::Lingering(reason) => reason,
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::SendingFin
-            | State::FinSent => otherwise,
-        };
-        debug!(
-            "conn={id} peer={} closed: {reason} (state {was})",
-            conn.peer
-        );
-        self.closed.push((id, reason));
-    }
-
-    /// Takes a connection out of the slab and the poll set, with its timer.
+    /// Takes a connection out of the table and the poll set, with its timer.
     fn take(&mut self, id: ConnId) -> Option<Connection> {
-        self.live(id)?;
-        let mut conn = self.conns.remove(id.index());
+        let mut conn = self.conns.remove(id)?;
+        self.ids.give_back(id);
         // Deregistering can only fail if the socket was never registered;
         // dropping the socket closes it either way.
         let _ = self.registry.deregister(&mut conn.stream);
@@ -101,45 +82,35 @@ impl Io {
         Some(conn)
     }
 
-    /// Removes a connection that cannot go on (error, slow consumer).
-    pub(crate) fn abort(&mut self, id: ConnId, reason: CloseReason) {
-        self.remove(id, reason);
-    }
-
     /// The queue just became empty: finish a half-close or a close.
     pub(crate) fn output_drained(&mut self, id: ConnId) {
-        let Some(conn) = self.live_mut(id) else {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        match &conn.state {
+        match conn.state {
             State::SendingFin => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
-                conn.state = State::FinSent;
+                conn.set_state(id, State::FinSent);
             }
             // The peer finished first; nothing left to wait for.
-            State::Closing(CloseReason::PeerClosed) => {
-                self.remove_closing(id, CloseReason::PeerClosed)
+            State::Closing if matches!(conn.close_reason, Some(CloseReason::PeerClosed)) => {
+                self.remove(id, CloseReason::PeerClosed)
             }
-            State::Closing(_) => {
+            State::Closing => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
-                if let State::Closing(reason) = std::mem::replace(&mut conn.state, State::Open) {
-                    conn.state = State::Lingering(reason);
-                }
+                conn.set_state(id, State::Lingering);
                 if let Some(timer) = conn.timer.take() {
                     self.timers.cancel(timer);
                 }
                 let linger = self.timers.add(self.now + LINGER, TimerKind::Conn(id));
-                if let Some(conn) = self.live_mut(id) {
+                if let Some(conn) = self.conns.get_mut(id) {
                     conn.timer = Some(linger);
                 }
                 // The peer may have closed already; that edge is past.
                 self.discard_input(id);
             }
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::FinSent
-            | State::Lingering(_) => {}
+            State::Connecting | State::Open | State::Paused | State::FinSent | State::Lingering => {
+            }
         }
     }
 
@@ -153,26 +124,23 @@ impl Io {
             return;
         }
         loop {
-            let Some(conn) = self.conns.get_mut(id.index()) else {
+            let Some(conn) = self.conns.get_mut(id) else {
                 return;
             };
-            if conn.generation != id.generation() {
-                return;
-            }
             match conn.stream.read(&mut self.scratch) {
                 Ok(0) => {
                     // The peer is done too. Once nothing is left to flush
                     // (a lingering connection never has any), it is over;
                     // otherwise it stays `Closing` until the queue drains.
                     if conn.output.is_empty() {
-                        self.remove_closing(id, CloseReason::PeerClosed);
+                        self.remove(id, CloseReason::PeerClosed);
                     }
                     return;
                 }
                 Ok(n) => self.stats.bytes_in += n as u64,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.abort(id, CloseReason::Error(e)),
+                Err(e) => return self.remove(id, CloseReason::Error(e)),
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Tokens: how an event from `poll` finds its way back to its owner.
 //!
 //! `mio` hands every readiness event back with the [`Token`] the source was
-//! registered with, a plain `usize`. Connections live in a `Slab`, so the
+//! registered with, a plain `usize`. Connections live in a slab ([`ConnMap`](super::ConnMap)), so the
 //! natural token is the slab key: finding the connection is an index.
 //!
 //! But a slab key is reused as soon as its connection is removed. Picture one
@@ -17,7 +17,7 @@
 //!
 //! Layout of the `usize`: the low 32 bits are the slab key, the high 32 bits
 //! the generation. Generation 0 is never given to a connection; tokens with
-//! generation 0 name the loop's own sources (listener, waker, and a few
+//! generation 0 name the loop's own sources (listener, waker, signals, and a few
 //! protocol-owned ones such as a UDP socket or stdin).
 
 use mio::Token;
@@ -27,11 +27,13 @@ const _: () = assert!(usize::BITS >= 64, "reactor needs a 64-bit target");
 
 /// The listening socket.
 pub const LISTENER: Token = Token(0);
-/// The `mio::Waker`: signals and helper threads wake the loop through it.
+/// The `mio::Waker`: other threads wake the loop through it.
 pub const WAKER: Token = Token(1);
+/// The pipe SIGINT and SIGTERM are written into (see `signals.rs`).
+pub const SIGNALS: Token = Token(2);
 /// First token a protocol may use for a source of its own
 /// (see [`source_token`]).
-const FIRST_SOURCE: usize = 2;
+const FIRST_SOURCE: usize = 3;
 /// How many protocol-owned sources one loop can have: enough for the load
 /// generator's UDP sockets (one per simulated client). Source tokens have
 /// generation 0, so they never collide with a connection's token however
@@ -120,6 +122,35 @@ impl Generations {
     }
 }
 
+/// Hands out the [`ConnId`] of each new connection: a free slot (the most
+/// recently freed first, as a slab does: its memory is likely still in
+/// cache) and a fresh generation.
+#[derive(Debug, Default)]
+pub struct IdPool {
+    /// Slots given back and not reused yet.
+    free: Vec<u32>,
+    /// Slots ever used; the next new one is this.
+    used: u32,
+    /// Where generations are counted.
+    generations: Generations,
+}
+
+impl IdPool {
+    /// The id for a new connection.
+    pub fn take(&mut self) -> ConnId {
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.used += 1;
+            self.used - 1
+        });
+        ConnId::new(index as usize, self.generations.next())
+    }
+
+    /// `id`'s connection is gone: its slot may be used again.
+    pub fn give_back(&mut self, id: ConnId) {
+        self.free.push(id.index);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +178,19 @@ mod tests {
         assert_eq!(ConnId::from_token(source_token(3)), None);
         assert_eq!(source_number(source_token(3)), Some(3));
         assert_eq!(source_number(WAKER), None);
+    }
+
+    #[test]
+    fn the_pool_reuses_slots_with_new_generations() {
+        let mut pool = IdPool::default();
+        let a = pool.take();
+        let b = pool.take();
+        assert_eq!((a.index(), b.index()), (0, 1));
+        pool.give_back(a);
+        let c = pool.take();
+        assert_eq!(c.index(), 0);
+        assert_ne!(c, a);
+        assert_eq!(pool.take().index(), 2);
     }
 
     #[test]

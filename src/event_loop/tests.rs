@@ -23,7 +23,9 @@ struct Recorder {
 }
 
 impl Protocol for Recorder {
-    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize {
+    type Timer = ();
+
+    fn on_input(&mut self, io: &mut Io<()>, conn: ConnId, input: &[u8]) -> usize {
         self.delivered += input.len();
         if self.echo {
             io.send(conn, input);
@@ -55,7 +57,7 @@ fn turn_until(
         // Never sleep long in a test: the timeout only bounds a hang.
         reactor.io.timers.add(
             Instant::now() + Duration::from_millis(50),
-            TimerKind::Protocol(u64::MAX),
+            TimerKind::Protocol(()),
         );
         reactor.turn(&mut events)?;
     }
@@ -87,7 +89,7 @@ fn a_flood_is_read_within_the_budget_and_revisited_without_new_events() -> TestR
         let revisit_pending = !reactor.io.still_ready.is_empty();
         reactor.io.timers.add(
             Instant::now() + Duration::from_millis(50),
-            TimerKind::Protocol(u64::MAX),
+            TimerKind::Protocol(()),
         );
         reactor.turn(&mut events)?;
         let this_turn = reactor.protocol.delivered - before;

@@ -13,11 +13,12 @@
 //! is static. An enum would make every protocol a variant the loop must name,
 //! which is what "the loop knows no protocol" rules out.
 
+use std::fmt;
 use std::time::Duration;
 
-use mio::event::Event;
-
-use super::{CloseReason, ConnId, Io};
+#[allow(unused_imports)] // for the docs
+use super::NoTimer;
+use super::{CloseReason, ConnId, Io, Readiness};
 
 /// What a protocol does when output queued for a connection passes
 /// `--max-outbuf`.
@@ -65,34 +66,44 @@ impl Default for Config {
 
 /// A protocol: the per-connection state machines the loop drives.
 ///
-/// Every method but [`on_input`](Protocol::on_input) has a default, so a
-/// protocol implements only the events it cares about.
+/// Every method has a default, so a protocol implements only the events it
+/// cares about.
 pub trait Protocol {
     /// What to do with a connection whose queued output passes
     /// `--max-outbuf`.
     const OVERFLOW: Overflow = Overflow::PauseReading;
 
+    /// What the protocol's timers stand for: an enum whose values say it
+    /// (HTTP: `Date`, `Header(ConnId)`), handed back to
+    /// [`on_timer`](Protocol::on_timer) when due. [`NoTimer`](super::NoTimer)
+    /// for none.
+    type Timer: Copy + fmt::Debug;
+
     /// A connection was accepted (or an outgoing connect completed).
-    fn on_open(&mut self, _io: &mut Io, _conn: ConnId) {}
+    fn on_open(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId) {}
 
     /// Bytes arrived. Returns how many were consumed; the rest are kept and
     /// offered again, in front of the next bytes, when more arrive (the
     /// "incomplete message, read more" case).
-    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize;
+    /// By default everything is consumed and dropped (a protocol whose
+    /// sources are all its own, like UDP echo, never gets input here).
+    fn on_input(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId, input: &[u8]) -> usize {
+        input.len()
+    }
 
     /// The peer shut down its write half. By default: finish sending what
     /// is queued, then close.
-    fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {
+    fn on_peer_closed(&mut self, io: &mut Io<Self::Timer>, conn: ConnId) {
         io.close(conn, CloseReason::PeerClosed);
     }
 
     /// No input for `--idle-timeout`. By default: close.
-    fn on_idle(&mut self, io: &mut Io, conn: ConnId) {
+    fn on_idle(&mut self, io: &mut Io<Self::Timer>, conn: ConnId) {
         io.close(conn, CloseReason::IdleTimeout);
     }
 
     /// The connection is gone (its socket already closed).
-    fn on_closed(&mut self, _io: &mut Io, _conn: ConnId, _reason: &CloseReason) {}
+    fn on_closed(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId, _reason: &CloseReason) {}
 
     /// Sent to a connection refused by `--max-conns` before it is closed.
     fn refusal(&self) -> &[u8] {
@@ -100,99 +111,28 @@ pub trait Protocol {
     }
 
     /// A timer set with [`Io::set_timer`] is due.
-    fn on_timer(&mut self, _io: &mut Io, _key: u64) {}
+    fn on_timer(&mut self, _io: &mut Io<Self::Timer>, _timer: Self::Timer) {}
 
     /// A protocol-owned source (registered with
     /// [`source_token`](super::source_token)`(n)`) is ready. Sources are edge-triggered like
     /// everything else: drain them, or call [`Io::revisit_source`] to be
     /// called again next turn.
-    fn on_source(&mut self, _io: &mut Io, _source: usize, _ready: Readiness) {}
+    fn on_source(&mut self, _io: &mut Io<Self::Timer>, _source: usize, _ready: Readiness) {}
 
     /// A connection's output queue has just been emptied: a producer that
     /// paused for backpressure (the client reading stdin) may go on.
-    fn on_drained(&mut self, _io: &mut Io, _conn: ConnId) {}
+    fn on_drained(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId) {}
 
     /// The loop's waker was woken (by a helper thread of the protocol).
-    fn on_wake(&mut self, _io: &mut Io) {}
+    fn on_wake(&mut self, _io: &mut Io<Self::Timer>) {}
 
     /// Graceful shutdown began; every connection will be closed after
     /// its queue is flushed.
-    fn on_shutdown(&mut self, _io: &mut Io) {}
+    fn on_shutdown(&mut self, _io: &mut Io<Self::Timer>) {}
 
     /// Whether the loop may end: by default once every connection closed.
     /// A protocol with work of its own (UDP replies) can ask for more time.
     fn is_idle(&self) -> bool {
         true
-    }
-}
-
-/// What a protocol-owned source is ready for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Readiness {
-    /// Readable, or at end of input, or failed: a read will not block.
-    pub readable: bool,
-    /// Writable: a write will not block.
-    pub writable: bool,
-}
-
-impl Readiness {
-    /// Ready to read (also what a revisit reports).
-    pub const READABLE: Readiness = Readiness {
-        readable: true,
-        writable: false,
-    };
-
-    pub(crate) fn of(event: &Event) -> Readiness {
-        Readiness {
-            readable: event.is_readable() || event.is_read_closed() || event.is_error(),
-            writable: event.is_writable() || event.is_write_closed(),
-        }
-    }
-}
-
-/// The interest a protocol-owned source is registered with, kept so it is
-/// re-registered only when it changes: always readable, writable only
-/// while the protocol has output waiting for it. The same rule as
-/// `Connection::wanted_interest`, for sources the loop does not own.
-#[derive(Debug)]
-pub struct SourceInterest {
-    token: mio::Token,
-    writable: bool,
-}
-
-impl SourceInterest {
-    /// Registers `source` as protocol source number `n`, readable only.
-    pub fn register<S: mio::event::Source + ?Sized>(
-        io: &Io,
-        source: &mut S,
-        n: usize,
-    ) -> std::io::Result<SourceInterest> {
-        let token = super::source_token(n);
-        io.registry()
-            .register(source, token, mio::Interest::READABLE)?;
-        Ok(SourceInterest {
-            token,
-            writable: false,
-        })
-    }
-
-    /// Adds or drops writable interest; no system call when nothing changes.
-    pub fn want_writable<S: mio::event::Source + ?Sized>(
-        &mut self,
-        io: &Io,
-        source: &mut S,
-        want: bool,
-    ) -> std::io::Result<()> {
-        if want == self.writable {
-            return Ok(());
-        }
-        let interest = if want {
-            mio::Interest::READABLE | mio::Interest::WRITABLE
-        } else {
-            mio::Interest::READABLE
-        };
-        io.registry().reregister(source, self.token, interest)?;
-        self.writable = want;
-        Ok(())
     }
 }
