@@ -10,9 +10,12 @@
 //! * [`chat`]: the line-based chat server: framer, commands, rooms.
 //! * [`http`]: HTTP/1.1 plaintext, the load-test target.
 //! * [`udp_echo`]: UDP echo; owns its socket as a source of its own.
+//! * [`web`]: the codecs of chat's web transports: WebSocket frames and
+//!   handshake, Engine.IO and Socket.IO packets.
 
 pub mod chat;
 pub mod echo;
 pub mod http;
 pub mod line;
 pub mod udp_echo;
+pub mod web;
