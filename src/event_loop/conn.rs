@@ -80,6 +80,15 @@ impl fmt::Display for State {
     }
 }
 
+/// Where a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Accepted by listening socket number `n` (0 for the first).
+    Listener(usize),
+    /// An outgoing connect ([`Io::connect`](super::Io::connect)).
+    Outgoing,
+}
+
 /// Why a connection closed: logged at `debug`, and handed to the protocol.
 #[derive(Debug)]
 pub enum CloseReason {
@@ -153,6 +162,8 @@ pub struct Connection {
     pub(crate) interest: Interest,
     /// Who is at the other end.
     pub(crate) peer: SocketAddr,
+    /// Which listener accepted it, or whether we connected.
+    pub(crate) origin: Origin,
     /// When input last arrived (for `--idle-timeout`).
     pub(crate) last_input: Instant,
     /// The idle or linger timer, if one is armed.
@@ -166,6 +177,7 @@ impl Connection {
         stream: TcpStream,
         state: State,
         peer: SocketAddr,
+        origin: Origin,
         interest: Interest,
         now: Instant,
     ) -> Connection {
@@ -177,6 +189,7 @@ impl Connection {
             pending_input: Vec::new(),
             interest,
             peer,
+            origin,
             last_input: now,
             timer: None,
             revisit: false,

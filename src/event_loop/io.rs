@@ -18,7 +18,7 @@ use log::{trace, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 
-use super::conn::{interest_name, CloseReason, Connection, State};
+use super::conn::{interest_name, CloseReason, Connection, Origin, State};
 use super::conn_map::ConnMap;
 use super::outqueue::Chunk;
 use super::stats::Stats;
@@ -170,12 +170,18 @@ impl<T> Io<T> {
     /// [`CloseReason::ConnectFailed`].
     pub fn connect(&mut self, addr: SocketAddr) -> io::Result<ConnId> {
         let stream = TcpStream::connect(addr)?;
-        self.insert(stream, addr, State::Connecting)
+        self.insert(stream, addr, State::Connecting, Origin::Outgoing)
     }
 
     /// The peer's address, while `id` is open.
     pub fn peer_addr(&self, id: ConnId) -> Option<SocketAddr> {
         self.conns.get(id).map(|conn| conn.peer)
+    }
+
+    /// Which listener accepted `id` (or whether it is outgoing), while it
+    /// is open.
+    pub fn origin(&self, id: ConnId) -> Option<Origin> {
+        self.conns.get(id).map(|conn| conn.origin)
     }
 
     /// Whether `id` still names an open connection.
@@ -274,6 +280,7 @@ impl<T> Io<T> {
         mut stream: TcpStream,
         peer: SocketAddr,
         state: State,
+        origin: Origin,
     ) -> io::Result<ConnId> {
         let id = self.ids.take();
         let interest = if matches!(state, State::Connecting) {
@@ -288,8 +295,10 @@ impl<T> Io<T> {
             return Err(e);
         }
         let now = self.now;
-        self.conns
-            .insert(id, Connection::new(stream, state, peer, interest, now));
+        self.conns.insert(
+            id,
+            Connection::new(stream, state, peer, origin, interest, now),
+        );
         self.stats.open += 1;
         if let Some(idle) = self.config.idle_timeout {
             let timer = self.timers.add(now + idle, TimerKind::Conn(id));

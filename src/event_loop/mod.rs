@@ -51,7 +51,8 @@ mod stats;
 mod timer;
 mod token;
 
-pub use conn::{CloseReason, State};
+pub use accept::MAX_LISTENERS;
+pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
 pub use handle::Handle;
 pub use io::{Io, NoTimer, SCRATCH_SIZE};
@@ -62,16 +63,15 @@ pub use stats::Stats;
 pub use timer::{TimerId, Timers};
 pub use token::{source_token, ConnId, MAX_SOURCES};
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, trace, warn};
 use mio::event::Event;
-use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Waker};
+use mio::{Events, Poll, Waker};
 
+use accept::Listeners;
 use io::TimerKind;
-use token::{source_number, LISTENER, SIGNALS, WAKER};
+use token::{Owner, WAKER};
 
 /// Reads one connection may do per readiness event before the loop moves on
 /// to the others. 16 reads of up to 64 KiB is 1 MiB: enough that a bulk
@@ -88,17 +88,6 @@ pub const NARRATION: &str = "reactor::narration";
 /// simply wait for the next turn.
 const EVENTS_CAPACITY: usize = 1024;
 
-/// Whether the listener is taking new connections.
-#[derive(Debug)]
-enum Acceptor {
-    /// No listener (a client), or closed for shutdown.
-    Closed,
-    /// Accepting.
-    Accepting(TcpListener),
-    /// Out of descriptors: waiting for the retry timer.
-    Paused(TcpListener),
-}
-
 /// Whether the loop is serving or winding down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -113,7 +102,8 @@ pub struct Reactor<P: Protocol> {
     events: Events,
     io: Io<P::Timer>,
     protocol: P,
-    acceptor: Acceptor,
+    /// The listening sockets (none for a client).
+    listeners: Listeners,
     phase: Phase,
     handle: Handle,
     /// Since when accepting has been failing for want of descriptors.
@@ -140,7 +130,7 @@ impl<P: Protocol> Reactor<P> {
             events: Events::with_capacity(EVENTS_CAPACITY),
             io,
             protocol,
-            acceptor: Acceptor::Closed,
+            listeners: Listeners::default(),
             phase: Phase::Running,
             handle: Handle::new(waker),
             out_of_fds_since: None,
@@ -148,18 +138,6 @@ impl<P: Protocol> Reactor<P> {
             signals: None,
             second_signal: None,
         })
-    }
-
-    /// Binds a listening TCP socket; returns the address it got (the real
-    /// port when `addr` asked for port 0).
-    pub fn listen(&mut self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let mut listener = TcpListener::bind(addr)?;
-        self.poll
-            .registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local = listener.local_addr()?;
-        self.acceptor = Acceptor::Accepting(listener);
-        Ok(local)
     }
 
     /// A handle that asks this loop to shut down, or wakes it, from any
@@ -269,19 +247,17 @@ impl<P: Protocol> Reactor<P> {
 
     /// Where an event goes: the one `match` on tokens.
     fn dispatch(&mut self, event: &Event) {
-        match event.token() {
-            LISTENER => self.accept(),
-            WAKER => self.woken(),
-            SIGNALS => self.signalled(),
-            token => match (ConnId::from_token(token), source_number(token)) {
-                (Some(id), _) => self.connection_event(id, event),
-                (None, Some(source)) => {
-                    self.protocol
-                        .on_source(&mut self.io, source, Readiness::of(event));
-                    self.settle();
-                }
-                (None, None) => debug!("event for unknown token {}", token.0),
-            },
+        match Owner::of(event.token()) {
+            Owner::Conn(id) => self.connection_event(id, event),
+            Owner::Listener(n) => self.accept(n),
+            Owner::Source(n) => {
+                self.protocol
+                    .on_source(&mut self.io, n, Readiness::of(event));
+                self.settle();
+            }
+            Owner::Waker => self.woken(),
+            Owner::Signals => self.signalled(),
+            Owner::Unknown => debug!("event for unknown token {}", event.token().0),
         }
     }
 
@@ -296,14 +272,7 @@ impl<P: Protocol> Reactor<P> {
                         self.io.timers.add(self.io.now + every, TimerKind::Stats);
                     }
                 }
-                TimerKind::ResumeAccept => {
-                    if let Acceptor::Paused(listener) =
-                        std::mem::replace(&mut self.acceptor, Acceptor::Closed)
-                    {
-                        self.acceptor = Acceptor::Accepting(listener);
-                        self.accept();
-                    }
-                }
+                TimerKind::ResumeAccept => self.resume_accepting(),
                 TimerKind::ShutdownDeadline => {
                     let left = self.io.conns.len();
                     if left > 0 {
