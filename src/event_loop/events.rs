@@ -116,7 +116,7 @@ impl<P: Protocol> Reactor<P> {
                     return;
                 }
                 Ok(n) => {
-                    conn.last_input = self.io.now;
+                    conn.last_activity = self.io.now;
                     self.io.stats.bytes_in += n as u64;
                     self.deliver(id, n);
                     if n < SCRATCH_SIZE && !must_drain {

@@ -143,6 +143,9 @@ impl<T> Io<T> {
                 }
             };
             self.stats.bytes_out += written as u64;
+            if written > 0 {
+                conn.last_activity = self.now;
+            }
         }
         if written < bytes.len() {
             if let Some(conn) = self.conns.get_mut(id) {
@@ -300,12 +303,7 @@ impl<T> Io<T> {
             Connection::new(stream, state, peer, origin, interest, now),
         );
         self.stats.open += 1;
-        if let Some(idle) = self.config.idle_timeout {
-            let timer = self.timers.add(now + idle, TimerKind::Conn(id));
-            if let Some(conn) = self.conns.get_mut(id) {
-                conn.timer = Some(timer);
-            }
-        }
+        self.ensure_timer(id);
         Ok(id)
     }
 
@@ -419,6 +417,7 @@ impl<T> Io<T> {
                 }
                 Ok((written, offered)) => {
                     self.stats.bytes_out += written as u64;
+                    conn.last_activity = self.now;
                     // A short write means the send buffer is full: another
                     // attempt now would only return WouldBlock. Wait for the
                     // writable edge instead (one system call saved).
