@@ -171,6 +171,9 @@ pub struct Connection {
     pub(crate) timer: Option<TimerId>,
     /// On the loop's revisit list for the next turn (see `Io::revisit`).
     pub(crate) revisit: bool,
+    /// The protocol has done enough for this connection this turn: its
+    /// unconsumed input waits for the next (see `Io::hold_input`).
+    pub(crate) input_held: bool,
 }
 
 impl Connection {
@@ -194,6 +197,7 @@ impl Connection {
             last_activity: now,
             timer: None,
             revisit: false,
+            input_held: false,
         }
     }
 

@@ -192,6 +192,38 @@ impl<T> Io<T> {
         self.conns.get(id).is_some()
     }
 
+    /// Ends this connection's turn: the input `on_input` did not consume
+    /// is offered again next turn, before anything new is read, even if no
+    /// new byte arrives. For a protocol whose input can cost a lot of work
+    /// (one chat line is a delivery to every member of a room), so one
+    /// connection's backlog cannot stall everyone else's turn: the
+    /// counterpart for work of the read budget for bytes.
+    pub fn hold_input(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.input_held = true;
+            self.revisit(id);
+        }
+    }
+
+    /// Whether [`hold_input`](Io::hold_input) was called for `id` this turn.
+    pub(crate) fn input_held(&self, id: ConnId) -> bool {
+        self.conns.get(id).is_some_and(|conn| conn.input_held)
+    }
+
+    /// Whether `id` is open and still takes input: neither gone nor
+    /// closing. A protocol handling a long input stops when this turns
+    /// false (a slow consumer dropped, a close requested).
+    pub fn takes_input(&self, id: ConnId) -> bool {
+        self.conns.get(id).is_some_and(|conn| match conn.state {
+            State::Connecting
+            | State::Open
+            | State::Paused
+            | State::SendingFin
+            | State::FinSent => true,
+            State::Closing | State::Lingering => false,
+        })
+    }
+
     /// Bytes queued for `id` and not yet written.
     pub fn queued(&self, id: ConnId) -> usize {
         self.conns.get(id).map_or(0, |conn| conn.output.len())

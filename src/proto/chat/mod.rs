@@ -40,6 +40,13 @@ use state::{Action, ChatState, Departure, MemberId};
 /// What a connection refused by `--max-conns` is told before it is closed.
 pub const SERVER_FULL: &[u8] = b"! server full\n";
 
+/// Deliveries one connection's input may cause in one loop turn before the
+/// rest of its input waits for the next turn ([`Io::hold_input`]). A line
+/// to a room of a thousand is a thousand deliveries, so 64 Ki is about 64
+/// such lines: a paste into a big room costs the others a few
+/// milliseconds per turn, not seconds.
+pub const WORK_BUDGET: usize = 64 * 1024;
+
 /// What a connection carries while the chat serves it.
 #[derive(Debug)]
 struct Session {
@@ -64,6 +71,9 @@ pub struct Chat {
     /// Actions from the state machine not yet carried out; kept to reuse
     /// its storage.
     actions: Vec<Action>,
+    /// Deliveries carried out since the count was last reset (the work
+    /// budget of one connection's turn).
+    deliveries: usize,
 }
 
 impl Chat {
@@ -75,6 +85,7 @@ impl Chat {
             sessions: ConnMap::new(),
             conn_of: Vec::new(),
             actions: Vec::new(),
+            deliveries: 0,
         }
     }
 
@@ -90,6 +101,7 @@ impl Chat {
                 Action::Send(member, line) => {
                     if let Some(Some(conn)) = self.conn_of.get(member.index()) {
                         io.send_shared(*conn, line);
+                        self.deliveries += 1;
                     }
                 }
                 Action::Close(member) => {
@@ -163,14 +175,20 @@ impl Protocol for Chat {
         // is free for `perform` while the lines are handled.
         let mut framer = session.framer.clone();
         let mut lines = framer.lines(input);
+        self.deliveries = 0;
         for frame in &mut lines {
             self.state.input(member, frame, &mut self.actions);
             // Line by line, so a read full of lines to a big room does not
             // pile up a million actions first.
             self.perform(io);
-            if self.member(conn).is_none() {
-                // `/quit`: the rest of its input is ignored.
+            if self.member(conn).is_none() || !io.takes_input(conn) {
+                // `/quit`, or closing (a slow consumer dropped): the rest
+                // of its input is not worth any work.
                 return input.len();
+            }
+            if self.deliveries >= WORK_BUDGET {
+                io.hold_input(conn);
+                break;
             }
         }
         let used = lines.consumed();
