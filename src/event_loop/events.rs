@@ -104,7 +104,7 @@ impl<P: Protocol> Reactor<P> {
                 State::Closing | State::Lingering => return self.io.discard_input(id),
             }
             if self.io.overflow == Overflow::PauseReading
-                && conn.output.len() >= self.io.config.max_outbuf
+                && conn.output.footprint() >= self.io.config.max_outbuf
             {
                 conn.set_state(id, State::Paused);
                 debug!("conn={id} paused: {} B queued", conn.output.len());

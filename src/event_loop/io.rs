@@ -380,22 +380,23 @@ impl<T> Io<T> {
         let Some(conn) = self.conns.get(id) else {
             return;
         };
-        if conn.output.len() > self.config.max_outbuf {
+        if conn.output.footprint() > self.config.max_outbuf {
             warn!(
-                "conn={id} peer={} disconnected: {} bytes queued, over --max-outbuf {}",
+                "conn={id} peer={} disconnected: {} B queued ({} B held), over --max-outbuf {}",
                 conn.peer,
                 conn.output.len(),
+                conn.output.footprint(),
                 self.config.max_outbuf
             );
             self.remove(id, CloseReason::SlowConsumer);
         }
     }
 
-    /// Whether more than `--max-outbuf` bytes wait for `id`.
+    /// Whether `id`'s queue holds more than `--max-outbuf`.
     fn over_limit(&self, id: ConnId) -> bool {
         self.conns
             .get(id)
-            .is_some_and(|conn| conn.output.len() > self.config.max_outbuf)
+            .is_some_and(|conn| conn.output.footprint() > self.config.max_outbuf)
     }
 
     /// Registers the interest the connection's state calls for, if it
@@ -465,7 +466,7 @@ impl<T> Io<T> {
         let low_water = self.config.max_outbuf / 2;
         let drained = conn.output.is_empty();
         let wrote_something = conn.output.len() < queued_before;
-        if conn.state == State::Paused && conn.output.len() <= low_water {
+        if conn.state == State::Paused && conn.output.footprint() <= low_water {
             // Reading resumes; the peer may have data waiting that no new
             // edge will announce, so look at it next turn.
             conn.set_state(id, State::Open);
