@@ -18,9 +18,10 @@
 //!   - `event_loop/protocol.rs`: the seam, the `Protocol` trait.
 //!   - `event_loop/events.rs`: what a connection's readiness does: flush,
 //!     read within the budget, hand the bytes to the protocol.
-//!   - `event_loop/io.rs`: what a protocol may ask of the loop (send, close,
-//!     timers, hold input); `event_loop/close.rs`: the one close sequence
-//!     every connection follows.
+//!   - `event_loop/io.rs`: what a protocol may ask of the loop (timers,
+//!     connect, hold input); `event_loop/output.rs`: sending, queueing,
+//!     flushing, and the limit on what waits; `event_loop/close.rs`: the
+//!     one close sequence every connection follows.
 //!   - `event_loop/conn.rs`: the buffered connection and its state machine
 //!     (one `set_state`); `event_loop/deadline.rs`: its one timer (idle, a
 //!     stalled close, lingering).

@@ -17,7 +17,7 @@ use mio::Interest;
 
 use super::conn::Origin;
 use super::io::TimerKind;
-use super::token::listener_token;
+use super::token::{listener_token, MAX_LISTENERS};
 use super::{Protocol, Reactor, State, NARRATION};
 
 /// How long accepting pauses after `EMFILE`/`ENFILE` before it is tried
@@ -29,9 +29,6 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// The same numbers on Linux, the BSDs and macOS.
 const EMFILE: i32 = 24;
 const ENFILE: i32 = 23;
-
-/// The most listeners one loop takes (each needs a token of its own).
-pub const MAX_LISTENERS: usize = 8;
 
 /// Whether the listeners are taking new connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,6 +43,7 @@ mod deadline;
 mod events;
 mod handle;
 mod io;
+mod output;
 mod outqueue;
 mod protocol;
 mod shutdown;
@@ -52,7 +53,6 @@ mod stats;
 mod timer;
 mod token;
 
-pub use accept::MAX_LISTENERS;
 pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
 pub use handle::Handle;
@@ -62,7 +62,7 @@ pub use protocol::{Config, Overflow, Protocol};
 pub use source::{PipeReceiver, Readiness, Source, SourceInterest, UdpSocket};
 pub use stats::Stats;
 pub use timer::{TimerId, Timers};
-pub use token::{source_token, ConnId, MAX_SOURCES};
+pub use token::{source_token, ConnId, MAX_LISTENERS, MAX_SOURCES};
 
 use std::time::{Duration, Instant};
 
