@@ -27,14 +27,17 @@
 //! because *others* talk.
 
 pub mod command;
+pub mod message;
 pub mod state;
 
 use std::fmt::Display;
+use std::rc::Rc;
 
 use log::debug;
 
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
 use crate::proto::line::LineFramer;
+use message::Message;
 use state::{Action, ChatState, Departure, MemberId};
 
 /// What a connection refused by `--max-conns` is told before it is closed.
@@ -74,6 +77,9 @@ pub struct Chat {
     /// Deliveries carried out since the count was last reset (the work
     /// budget of one connection's turn).
     deliveries: usize,
+    /// The last message rendered as a line, and its line: a room's
+    /// fan-out is a run of sends of one message, rendered once.
+    rendered: Option<(Rc<Message>, Rc<[u8]>)>,
 }
 
 impl Chat {
@@ -86,7 +92,23 @@ impl Chat {
             conn_of: Vec::new(),
             actions: Vec::new(),
             deliveries: 0,
+            rendered: None,
         }
+    }
+
+    /// `message` as the line a TCP member reads, rendered once however
+    /// many members it goes to.
+    fn line_of(&mut self, message: &Rc<Message>) -> Rc<[u8]> {
+        if let Some((last, line)) = &self.rendered {
+            if Rc::ptr_eq(last, message) {
+                return Rc::clone(line);
+            }
+        }
+        let mut bytes = Vec::new();
+        message.write_line(&mut bytes);
+        let line: Rc<[u8]> = Rc::from(bytes);
+        self.rendered = Some((Rc::clone(message), Rc::clone(&line)));
+        line
     }
 
     /// The member on `conn`, if any.
@@ -96,11 +118,13 @@ impl Chat {
 
     /// Carries out the state machine's actions, in order.
     fn perform(&mut self, io: &mut Io) {
-        for action in self.actions.drain(..) {
+        let mut actions = std::mem::take(&mut self.actions);
+        for action in actions.drain(..) {
             match action {
-                Action::Send(member, line) => {
-                    if let Some(Some(conn)) = self.conn_of.get(member.index()) {
-                        io.send_shared(*conn, line);
+                Action::Send(member, message) => {
+                    if let Some(&Some(conn)) = self.conn_of.get(member.index()) {
+                        let line = self.line_of(&message);
+                        io.send_shared(conn, line);
                         self.deliveries += 1;
                     }
                 }
@@ -117,6 +141,10 @@ impl Chat {
                 }
             }
         }
+        // The storage goes back for the next batch; the cache lets go of
+        // the last message.
+        self.actions = actions;
+        self.rendered = None;
     }
 
     /// The member on `conn` leaves the chat (the connection may live on a
