@@ -9,7 +9,9 @@
 //! to medians of the absolute figures for orientation.
 //!
 //! Files of a run (tab-separated, written by the script):
-//! - `profiles.tsv`: `profile driver reference peer` per profile;
+//! - `profiles.tsv`: `profile driver reference peer latency` per profile
+//!   and driver (`latency` is `no` where the driver's latencies are not
+//!   to be trusted);
 //! - `records.tsv`: `profile driver server round status cpu_ticks rss_kib
 //!   output` per measurement, `output` naming the driver's report
 //!   (`reactor load --json`, `fanout --json`, or wrk's text);
@@ -31,6 +33,8 @@ pub struct Profile {
     pub driver: String,
     pub reference: String,
     pub peer: Option<String>,
+    /// Whether the driver's latency figures mean anything here.
+    pub latency: bool,
 }
 
 /// One server driven once.
@@ -92,12 +96,13 @@ pub fn load(dir: &Path, clk_tck: f64) -> Result<Run, String> {
             Err(e) => Err(format!("{}: {e}", dir.join(name).display())),
         }
     };
-    let profiles = rows(&read("profiles.tsv")?, 4)
+    let profiles = rows(&read("profiles.tsv")?, 5)
         .map(|f| Profile {
             name: f[0].to_string(),
             driver: f[1].to_string(),
             reference: f[2].to_string(),
             peer: (f[3] != "-").then(|| f[3].to_string()),
+            latency: f[4] != "no",
         })
         .collect();
     let mut records = Vec::new();

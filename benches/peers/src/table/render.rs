@@ -79,6 +79,13 @@ fn row(profile: &Profile, server: &str, records: &[Record]) -> Vec<String> {
         .iter()
         .filter_map(|r| Some((*r, r.measure.as_ref()?)))
         .collect();
+    let latency = |f: &dyn Fn(&super::Measure) -> Option<f64>| -> String {
+        let values: Vec<f64> = measured.iter().filter_map(|(_, m)| f(m)).collect();
+        match profile.latency {
+            true => micros(median(&values)),
+            false => "-".into(),
+        }
+    };
     let pick = |f: &dyn Fn(&Record, &super::Measure) -> Option<f64>| -> Vec<f64> {
         measured.iter().filter_map(|(r, m)| f(r, m)).collect()
     };
@@ -106,9 +113,9 @@ fn row(profile: &Profile, server: &str, records: &[Record]) -> Vec<String> {
         server.to_string(),
         median(&ops).map_or("-".into(), count),
         against(&profile.reference, &ops_of),
-        micros(median(&pick(&|_, m| m.p50_us))),
-        micros(median(&pick(&|_, m| m.p99_us))),
-        micros(median(&pick(&|_, m| m.p999_us))),
+        latency(&|m| m.p50_us),
+        latency(&|m| m.p99_us),
+        latency(&|m| m.p999_us),
         micros(median(&cpu)),
         against(&profile.reference, &cpu_of),
         match &profile.peer {
@@ -258,6 +265,7 @@ mod tests {
             driver: "load".into(),
             reference: "floor".into(),
             peer: None,
+            latency: true,
         };
         // Round 2 is twice as fast for both: the ratio must not move.
         let records = [
@@ -273,6 +281,12 @@ mod tests {
         assert_eq!(mine[4], "1.10 [0.90-1.10]");
         assert_eq!(mine[9], "0.91 [0.91-1.11]");
         assert_eq!(mine[10], "-");
+        assert_eq!(mine[5], "100");
+        let untrusted = Profile {
+            latency: false,
+            ..profile.clone()
+        };
+        assert_eq!(row(&untrusted, "mine", &records)[5], "-");
         let text = render(&[profile], &records, &[]);
         assert!(text.contains("| small   | load   | floor  | 100"));
     }
