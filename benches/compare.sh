@@ -20,7 +20,7 @@
 set -euo pipefail
 
 rounds=3 secs=5 want=all idle_conns=10000
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while getopts "R:d:p:qh" opt; do
   case $opt in
     R) rounds=$OPTARG ;;
@@ -35,17 +35,17 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 here="$root/benches"
-work=$(mktemp -d "${TMPDIR:-/tmp}/reactor-compare.XXXXXX")
-mkdir -p "$work/bin" "$work/raw" "$work/logs"
-echo "results: $work"
-
 # shellcheck source=lib/procs.sh
 source "$here/lib/procs.sh"
 # shellcheck source=lib/servers.sh
 source "$here/lib/servers.sh"
 # shellcheck source=lib/profiles.sh
 source "$here/lib/profiles.sh"
+selected=$(expand_profiles "$want") || exit 2
 
+work=$(mktemp -d "${TMPDIR:-/tmp}/reactor-compare.XXXXXX")
+mkdir -p "$work/bin" "$work/raw" "$work/logs"
+echo "results: $work"
 trap stop_everything EXIT
 trap 'exit 130' INT TERM
 
@@ -62,7 +62,6 @@ for floor in epoll-echo epoll-http udp-floor; do
 done
 find_optional_tools
 
-selected=$(expand_profiles "$want") || exit 2
 for profile in $selected; do
   run_profile "$profile"
 done

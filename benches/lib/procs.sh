@@ -29,6 +29,20 @@ launch() {
   started+=("$launched")
 }
 
+# watchdog PID SECONDS: kills PID and its descendants after SECONDS, so a
+# server outlives its measurement by a bounded time even if this script is
+# killed outright (SIGKILL runs no trap). stop_pid calls it off.
+declare -A watchdogs=()
+watchdog() {
+  (
+    sleep "$2"
+    # shellcheck disable=SC2046 # one word per pid
+    kill -KILL $(tree_pids "$1") 2>/dev/null
+  ) >/dev/null 2>&1 &
+  watchdogs[$1]=$!
+  started+=("$!")
+}
+
 forget() {
   local pid kept=()
   for pid in "${started[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
@@ -60,6 +74,11 @@ stop_pid() {
   [ -z "$tree" ] || kill -KILL $tree 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   forget "$pid"
+  local dog=${watchdogs[$pid]:-}
+  if [ -n "$dog" ]; then
+    unset "watchdogs[$pid]"
+    stop_pid "$dog"
+  fi
 }
 
 stop_everything() {

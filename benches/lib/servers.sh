@@ -67,6 +67,7 @@ announced() {
   shift
   launch "$out" "$work/logs/$tag.err" "${pin_server[@]}" "$@" --bind 127.0.0.1:0
   SERVER_PID=$launched
+  watchdog "$SERVER_PID" $((secs + 300))
   if ! wait_for_line "$out" "^listening on $scheme://" 10; then
     echo "  $tag: the server did not announce itself (see logs/$tag.err)"
     stop_pid "$SERVER_PID"
@@ -106,6 +107,7 @@ EOF
     "${pin_server[@]}" "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
   SERVER_PID=$launched
   SERVER_ADDR=127.0.0.1:$port
+  watchdog "$SERVER_PID" $((secs + 300))
   wait_for_port "$port" 10 || { echo "  $tag: nginx did not start (see $dir/logs/error.log)"; stop_pid "$SERVER_PID"; return 1; }
 }
 
@@ -118,5 +120,6 @@ start_redis() {
     --daemonize no --maxclients 20000 --logfile "$work/logs/$tag.redis.log"
   SERVER_PID=$launched
   SERVER_ADDR=127.0.0.1:$port
+  watchdog "$SERVER_PID" $((secs + 300))
   wait_for_port "$port" 10 || { echo "  $tag: redis-server did not start (see logs/$tag.redis.log)"; stop_pid "$SERVER_PID"; return 1; }
 }

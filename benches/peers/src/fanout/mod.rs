@@ -179,34 +179,41 @@ impl Driver<'_> {
         let start = Instant::now();
         self.tally.begin(start);
         let stop = start + self.options.warmup + self.options.duration;
-        let interval =
-            Duration::from_secs_f64(self.options.publishers as f64 / self.options.rate as f64);
         while Instant::now() < stop {
-            let next = self.publish_due(start, interval, stop);
+            let next = self.publish_due(start, stop);
             self.turn(next.min(stop))?;
         }
         let deadline = Instant::now() + self.options.drain;
         self.turn_until(deadline, |d| d.tally.complete(&d.sent))
     }
 
+    /// When publication `seq` of publisher `p` is meant to leave, counted
+    /// from the start: the publishers take turns, so it is message
+    /// `seq * P + p` of the whole schedule, one every `1 / rate` seconds.
+    /// Whole nanoseconds, so a message on the edge of the measured window
+    /// falls on the same side every time.
+    fn intended(&self, p: usize, seq: u64) -> Duration {
+        let k = u128::from(seq) * self.options.publishers as u128 + p as u128;
+        let nanos = k * 1_000_000_000 / u128::from(self.options.rate);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
     /// Sends every publication whose time has come; returns when the next
-    /// one is due. Publisher `p`'s message `seq` is meant to leave at
-    /// `start + (p / P + seq) * interval`: the publishers take turns.
-    fn publish_due(&mut self, start: Instant, interval: Duration, stop: Instant) -> Instant {
+    /// one is due.
+    fn publish_due(&mut self, start: Instant, stop: Instant) -> Instant {
         let now = Instant::now();
-        let publishers = self.options.publishers;
         let first = self.options.subscribers;
         let mut next = stop;
-        for p in 0..publishers {
-            let offset = interval.mul_f64(p as f64 / publishers as f64);
+        for p in 0..self.options.publishers {
             let mut queued = false;
             loop {
-                let at = start + offset + interval.mul_f64(self.sent[p] as f64);
+                let offset = self.intended(p, self.sent[p]);
+                let at = start + offset;
                 if at > now || at >= stop {
                     next = next.min(at);
                     break;
                 }
-                let nanos = at.duration_since(start).as_nanos();
+                let nanos = offset.as_nanos();
                 track::payload(p, self.sent[p], nanos, self.options.size, &mut self.payload);
                 wire::publish(
                     self.options.proto,

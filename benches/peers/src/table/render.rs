@@ -15,14 +15,16 @@ pub fn render(profiles: &[Profile], records: &[Record], idle: &[Idle]) -> String
         }
     }
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "x ref: median of the per-round ratios against the profile's reference \
-         (the row showing 1.00) [min-max over rounds]; x peer: the same against \
-         the Rust peer (tokio, hyper). CPU: server user+system time per operation. \
-         RSS: peak, KiB.\n"
-    );
-    out.push_str(&aligned(&rows));
+    if !profiles.is_empty() {
+        let _ = writeln!(
+            out,
+            "x ref: median of the per-round ratios against the profile's reference \
+             (the row showing 1.00) [min-max over rounds]; x peer: the same against \
+             the Rust peer (tokio, hyper). CPU: server user+system time per operation. \
+             RSS: peak, KiB.\n"
+        );
+        out.push_str(&aligned(&rows));
+    }
     if !idle.is_empty() {
         let mut rows = vec![idle_header()];
         rows.extend(idle.iter().map(idle_row));
