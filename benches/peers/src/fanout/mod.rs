@@ -179,8 +179,13 @@ impl Driver<'_> {
         let start = Instant::now();
         self.tally.begin(start);
         let stop = start + self.options.warmup + self.options.duration;
-        while Instant::now() < stop {
+        // Publish before checking the clock: a turn that wakes late, past
+        // the stop, still sends what fell due before it.
+        loop {
             let next = self.publish_due(start, stop);
+            if Instant::now() >= stop {
+                break;
+            }
             self.turn(next.min(stop))?;
         }
         let deadline = Instant::now() + self.options.drain;
