@@ -48,16 +48,16 @@ static const char *floor_bind_arg(int argc, char **argv, const char *usage) {
     exit(2);
 }
 
-/* Binds a socket of `type` (SOCK_STREAM listens too) to `spec`. */
-static int floor_bind(const char *spec, int type, int nonblock) {
+/* Binds a socket of `type` (SOCK_STREAM listens too) to `hostport`. */
+static int floor_bind(const char *hostport, int type, int nonblock) {
     char host[256];
-    const char *colon = strrchr(spec, ':');
-    size_t len = colon ? (size_t)(colon - spec) : 0;
+    const char *colon = strrchr(hostport, ':');
+    size_t len = colon ? (size_t)(colon - hostport) : 0;
     if (!colon || len == 0 || len >= sizeof host) {
-        fprintf(stderr, "error: --bind wants HOST:PORT, not %s\n", spec);
+        fprintf(stderr, "error: --bind wants HOST:PORT, not %s\n", hostport);
         exit(2);
     }
-    memcpy(host, spec, len);
+    memcpy(host, hostport, len);
     host[len] = 0;
     if (host[0] == '[' && host[len - 1] == ']') {
         memmove(host, host + 1, len - 2);
@@ -68,7 +68,7 @@ static int floor_bind(const char *spec, int type, int nonblock) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     int rc = getaddrinfo(host, colon + 1, &hints, &addr);
     if (rc != 0) {
-        fprintf(stderr, "error: --bind %s: %s\n", spec, gai_strerror(rc));
+        fprintf(stderr, "error: --bind %s: %s\n", hostport, gai_strerror(rc));
         exit(2);
     }
     int fd = socket(addr->ai_family, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
@@ -77,7 +77,7 @@ static int floor_bind(const char *spec, int type, int nonblock) {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, addr->ai_addr, addr->ai_addrlen) < 0)
-        floor_die(spec);
+        floor_die(hostport);
     freeaddrinfo(addr);
     if (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)
         floor_die("listen");
