@@ -13,7 +13,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::event_loop::datagram;
+use crate::event_loop::datagram::{self, BufferSizes};
 use crate::event_loop::{Handle, Io, Protocol, Readiness, SourceInterest, TimerId, UdpSocket};
 
 use super::stdin::{Stdin, StdinRead};
@@ -67,7 +67,8 @@ pub struct UdpClient {
 impl UdpClient {
     /// A client socket for `server` (bound to an ephemeral port).
     pub fn new(server: SocketAddr, wait: Duration) -> io::Result<UdpClient> {
-        let socket = datagram::bind_for(server)?;
+        let (socket, buffers) = datagram::bind_for(server, BufferSizes::default())?;
+        log::debug!("udp client socket {buffers}");
         socket.connect(server)?;
         Ok(UdpClient {
             server,

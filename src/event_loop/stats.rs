@@ -29,6 +29,10 @@ pub struct Stats {
     pub datagrams_out: u64,
     /// Replies dropped because the bounded reply queue was full (UDP).
     pub dropped: u64,
+    /// Datagrams the kernel dropped because the socket's receive buffer
+    /// was full (UDP), as it last reported; `None` where the platform does
+    /// not report it.
+    pub kernel_dropped: Option<u64>,
 }
 
 impl fmt::Display for Stats {
@@ -45,12 +49,16 @@ impl fmt::Display for Stats {
             self.turns,
             self.events
         )?;
-        if self.datagrams_in > 0 || self.dropped > 0 {
+        if self.datagrams_in > 0 || self.dropped > 0 || self.kernel_dropped.is_some() {
             write!(
                 f,
                 " datagrams_in={} datagrams_out={} dropped={}",
                 self.datagrams_in, self.datagrams_out, self.dropped
             )?;
+            match self.kernel_dropped {
+                Some(n) => write!(f, " kernel_dropped={n}")?,
+                None => write!(f, " kernel_dropped=not-reported")?,
+            }
         }
         Ok(())
     }
@@ -74,5 +82,25 @@ mod tests {
             stats.to_string(),
             "accepted=12 open=3 refused=0 bytes_in=4096 bytes_out=4096 turns=80 events=0"
         );
+    }
+
+    #[test]
+    fn a_udp_line_says_what_the_kernel_dropped_or_that_it_does_not_say() {
+        let udp = Stats {
+            datagrams_in: 5,
+            datagrams_out: 5,
+            kernel_dropped: Some(2),
+            ..Stats::default()
+        };
+        assert!(udp
+            .to_string()
+            .ends_with(" datagrams_in=5 datagrams_out=5 dropped=0 kernel_dropped=2"));
+        let unreported = Stats {
+            kernel_dropped: None,
+            ..udp
+        };
+        assert!(unreported
+            .to_string()
+            .ends_with(" kernel_dropped=not-reported"));
     }
 }
