@@ -9,7 +9,7 @@
 //! there, which is reported as an error.
 //!
 //! UDP has no flow control either: at most `--window` datagrams are sent
-//! ahead of their replies ([`window`]), and at the end the client says how
+//! ahead of their replies (`udp/window.rs`), and at the end the client says how
 //! many datagrams it sent and how many replies came back (on stderr; exit
 //! status 1 when datagrams went out and nothing came back).
 

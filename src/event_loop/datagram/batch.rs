@@ -6,8 +6,7 @@
 //! The simplest UDP server calls `recvfrom` and then `sendto` once per
 //! datagram. A server on an edge-triggered loop also pays, for every
 //! wake-up, one more `recvfrom` whose only news is `WouldBlock`: the proof
-//! that the socket is drained and the next edge will come. With small
-//! datagrams the system calls are most of what the server does.
+//! that the socket is drained and the next edge will come.
 //!
 //! Linux has `recvmmsg(2)` and `sendmmsg(2)`: one call receives, or sends,
 //! up to [`BATCH`] datagrams, each with its own address. A [`Batch`] is
@@ -22,6 +21,22 @@
 //! `recv_from` and `send_to` at a time. The choice is made at compile time
 //! ([`Native`]); the caller cannot tell the two apart, and the tests below
 //! run both on Linux.
+//!
+//! ## What it saves, measured
+//!
+//! Only the entry into and exit from the kernel: the work each datagram
+//! costs inside it (the UDP and IP layers, the copy, the delivery to the
+//! receiving socket and the wake-up of its owner) is the same one at a
+//! time or 32 at once. Where a system call's entry and exit are cheap,
+//! that is little. On the machine `benches/udp.sh` was run on (Linux 6.18,
+//! a virtual machine whose CPUs need no page-table switch per call) an
+//! empty system call costs 150 ns and a 64-byte echo round trip costs the
+//! server 4 µs of CPU, so the two calls per datagram are under a tenth of
+//! it; with 3 to 6 datagrams per call, udp-echo spent the same CPU per
+//! round trip as a blocking one-datagram-per-call server, within the
+//! noise. Where each call is dearer (kernels that switch page tables on
+//! every entry, older CPUs), batching saves that much more; and in a
+//! burst, batches are full.
 //!
 //! ## The kernel's drop counter
 //!
