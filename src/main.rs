@@ -134,8 +134,8 @@ fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
 /// starts and registers the socket as a source of its own.
 fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
     let (bind, config) = (args.bind, args.udp.config());
-    let echo =
-        UdpEcho::bind(bind, config.max_outbuf).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let echo = UdpEcho::bind(bind, config.max_outbuf, args.udp.buffers())
+        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
     let addr = echo
         .local_addr()
         .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;

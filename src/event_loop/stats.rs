@@ -37,6 +37,10 @@ pub struct Stats {
     pub datagrams_out: u64,
     /// Replies dropped because the bounded reply queue was full (UDP).
     pub dropped: u64,
+    /// Datagrams the kernel dropped because the socket's receive buffer
+    /// was full (UDP), as it last reported; `None` where the platform does
+    /// not report it.
+    pub kernel_dropped: Option<u64>,
 }
 
 impl fmt::Display for Stats {
@@ -56,19 +60,23 @@ impl fmt::Display for Stats {
         if self.discarded > 0 {
             write!(f, " discarded={}", self.discarded)?;
         }
-        if self.datagrams_in > 0 || self.dropped > 0 {
+        if self.datagrams_in > 0 || self.dropped > 0 || self.kernel_dropped.is_some() {
             write!(
                 f,
                 " datagrams_in={} datagrams_out={} dropped={}",
                 self.datagrams_in, self.datagrams_out, self.dropped
             )?;
+            match self.kernel_dropped {
+                Some(n) => write!(f, " kernel_dropped={n}")?,
+                None => write!(f, " kernel_dropped=not-reported")?,
+            }
         }
         Ok(())
     }
 }
 
 /// How many counters a board slot holds.
-const COUNTERS: usize = 11;
+const COUNTERS: usize = 12;
 
 /// One loop's counters, readable from other threads. Aligned to a cache
 /// line so two loops' slots never share one.
@@ -142,6 +150,8 @@ impl Stats {
             self.datagrams_out,
             self.dropped,
             self.discarded,
+            // "Not reported" travels as the one value no counter reaches.
+            self.kernel_dropped.unwrap_or(u64::MAX),
         ]
     }
 
@@ -158,13 +168,19 @@ impl Stats {
             datagrams_out: v[8],
             dropped: v[9],
             discarded: v[10],
+            kernel_dropped: (v[11] != u64::MAX).then_some(v[11]),
         }
     }
 
     /// These counters and `other`'s added up.
     pub fn plus(self, other: &Stats) -> Stats {
         let (a, b) = (self.to_array(), other.to_array());
-        Stats::from_array(std::array::from_fn(|i| a[i] + b[i]))
+        let mut sum = Stats::from_array(std::array::from_fn(|i| a[i].wrapping_add(b[i])));
+        sum.kernel_dropped = match (self.kernel_dropped, other.kernel_dropped) {
+            (None, None) => None,
+            (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
+        };
+        sum
     }
 }
 
@@ -202,5 +218,25 @@ mod tests {
         assert_eq!(board.total().accepted, 6);
         assert_eq!(board.total().bytes_in, 20);
         assert_eq!(std::mem::align_of::<Slot>(), 128);
+    }
+
+    #[test]
+    fn a_udp_line_says_what_the_kernel_dropped_or_that_it_does_not_say() {
+        let udp = Stats {
+            datagrams_in: 5,
+            datagrams_out: 5,
+            kernel_dropped: Some(2),
+            ..Stats::default()
+        };
+        assert!(udp
+            .to_string()
+            .ends_with(" datagrams_in=5 datagrams_out=5 dropped=0 kernel_dropped=2"));
+        let unreported = Stats {
+            kernel_dropped: None,
+            ..udp
+        };
+        assert!(unreported
+            .to_string()
+            .ends_with(" kernel_dropped=not-reported"));
     }
 }
