@@ -153,7 +153,7 @@ fn commands_and_errors_over_the_wire() {
 
     // Over --max-line: an error, the line dropped, the connection kept.
     b.send_raw(format!("{}\n", "x".repeat(100)).as_bytes());
-    b.send_raw(b"\xff\xfe\n");
+    b.send_raw(b"\xc3(\n");
     loop {
         let line = b.line();
         if !line.starts_with("* ") {

@@ -3,11 +3,13 @@
 //! Three layers, each in its own file, data flowing one way:
 //!
 //! ```text
-//!  socket -> loop -> LineFramer -> Command::parse -> ChatState -> [Action] -> Chat -> Io -> socket
-//!                    (line.rs)     (command.rs)      (state.rs)              (here)
+//!  socket -> loop -> TelnetLines -> Command::parse -> ChatState -> [Action] -> Chat -> Io -> socket
+//!                    (telnet.rs,    (command.rs)      (state.rs)              (here)
+//!                     line.rs)
 //! ```
 //!
-//! * [`crate::proto::line`] cuts each connection's bytes into lines;
+//! * [`crate::proto::telnet`] takes out and answers what a Telnet client
+//!   adds to its bytes, and [`crate::proto::line`] cuts them into lines;
 //! * [`command`] turns a line into a [`Command`](command::Command);
 //! * [`state`] is the chat: members, names, rooms. It knows nothing of
 //!   connections, only [`MemberId`]s, and answers with [`Action`]s;
@@ -30,11 +32,12 @@ pub mod command;
 pub mod state;
 
 use std::fmt::Display;
+use std::ops::ControlFlow;
 
 use log::debug;
 
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
-use crate::proto::line::LineFramer;
+use crate::proto::telnet::{Item, TelnetLines};
 use state::{Action, ChatState, Departure, MemberId};
 
 /// What a connection refused by `--max-conns` is told before it is closed.
@@ -46,8 +49,9 @@ struct Session {
     /// Its member, until the member leaves (`/quit`, idle); the connection
     /// may still be flushing its last lines after that.
     member: Option<MemberId>,
-    /// Where its next line begins.
-    framer: LineFramer,
+    /// Its bytes to lines, through a Telnet filter (most peers never send
+    /// a Telnet command, and then the filter changes nothing).
+    reader: TelnetLines,
 }
 
 /// The chat protocol: the loop's callbacks, mapped onto a [`ChatState`].
@@ -139,7 +143,7 @@ impl Protocol for Chat {
         let member = self.state.join(&mut self.actions);
         let session = Session {
             member: Some(member),
-            framer: LineFramer::new(self.max_line),
+            reader: TelnetLines::new(self.max_line),
         };
         self.sessions.insert(conn, session);
         if self.conn_of.len() <= member.index() {
@@ -159,25 +163,33 @@ impl Protocol for Chat {
         let Some(member) = session.member else {
             return input.len();
         };
-        // The framer is two words: work on a copy, so the sessions table
-        // is free for `perform` while the lines are handled.
-        let mut framer = session.framer.clone();
-        let mut lines = framer.lines(input);
-        for frame in &mut lines {
-            self.state.input(member, frame, &mut self.actions);
+        // Out of the sessions table while the lines are handled, so that
+        // `perform` may use the table; put back afterwards. It keeps the
+        // start of an unfinished line itself: everything is consumed.
+        let mut reader = std::mem::replace(&mut session.reader, TelnetLines::new(0));
+        let was_telnet = reader.is_telnet();
+        let flow = reader.feed(input, |item| {
+            match item {
+                Item::Reply(negotiation) => io.send(conn, &negotiation),
+                Item::Frame(frame) => self.state.input(member, frame, &mut self.actions),
+                Item::Garbled => self.state.garbled(member, &mut self.actions),
+            }
             // Line by line, so a read full of lines to a big room does not
             // pile up a million actions first.
             self.perform(io);
-            if self.member(conn).is_none() {
+            match self.member(conn) {
+                Some(_) => ControlFlow::Continue(()),
                 // `/quit`: the rest of its input is ignored.
-                return input.len();
+                None => ControlFlow::Break(()),
             }
+        });
+        if !was_telnet && reader.is_telnet() {
+            debug!("conn={conn} is a Telnet client: asked for 8-bit data");
         }
-        let used = lines.consumed();
-        if let Some(session) = self.sessions.get_mut(conn) {
-            session.framer = framer;
+        if let (ControlFlow::Continue(()), Some(session)) = (flow, self.sessions.get_mut(conn)) {
+            session.reader = reader;
         }
-        used
+        input.len()
     }
 
     fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {

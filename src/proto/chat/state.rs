@@ -30,6 +30,11 @@ use crate::proto::line::Frame;
 /// The room every member starts in.
 pub const LOBBY: &str = "lobby";
 
+/// What a member whose client garbled its line is told. Telnet is named
+/// because it is the one client known to do it (see `proto/telnet.rs`).
+pub const GARBLED: &str = "! line dropped: your telnet client garbled it (it turned typed bytes \
+     into Telnet commands); the server has asked it for 8-bit mode, so please send the line again";
+
 /// Names one member while it is in the chat. Like a file descriptor, an id
 /// is reused once its member has left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -184,6 +189,15 @@ impl ChatState {
                 self.reply(id, format_args!("! line too long (max {max} bytes)"), out);
             }
             Frame::InvalidUtf8 => self.reply(id, format_args!("! invalid UTF-8"), out),
+        }
+    }
+
+    /// A member's client garbled the line it was sending (a Telnet client
+    /// put a command where the user typed a byte): the line is dropped,
+    /// and the member told why, so it sends it again.
+    pub fn garbled(&mut self, id: MemberId, out: &mut Vec<Action>) {
+        if self.members.contains(id.index()) {
+            self.reply(id, format_args!("{GARBLED}"), out);
         }
     }
 

@@ -449,3 +449,17 @@ fn control_characters_do_not_reach_other_terminals() {
     let heard = h.send(sender, "\u{1b}[2Jhi\u{7}\tthere");
     assert_eq!(heard.to(reader), ["guest-1: \u{FFFD}[2Jhi\u{FFFD}\tthere"]);
 }
+
+#[test]
+fn a_garbled_line_is_dropped_and_its_sender_told_why() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    h.chat.garbled(a, &mut h.actions);
+    let heard = h.heard();
+    assert_eq!(heard.to(a), [GARBLED]);
+    assert!(GARBLED.starts_with("! "));
+    assert!(heard.to(b).is_empty());
+    h.leave(a, Departure::Disconnected);
+    h.chat.garbled(a, &mut h.actions);
+    assert_eq!(h.heard().recipients(), 0, "a member gone is told nothing");
+}
