@@ -111,6 +111,23 @@ fn lines_reach_only_the_senders_room() {
 }
 
 #[test]
+fn rooms_ignore_case_and_are_shown_as_first_spelled() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    a.send("/join Rust");
+    a.expect("* you are in #Rust");
+    b.expect("* guest-1 left");
+    b.send("/join rust");
+    b.expect("* you are in #Rust");
+    a.expect("* guest-2 joined");
+    b.send("/rooms");
+    b.expect("* rooms: Rust (2)");
+    b.send("/who");
+    b.expect("* in #Rust: guest-1, guest-2");
+}
+
+#[test]
 fn private_messages_cross_rooms() {
     let server = chat(&[]);
     let (mut a, _) = join(&server, &mut []);

@@ -72,15 +72,18 @@ pub enum Departure {
 struct Member {
     /// Its name, unique in the chat.
     name: String,
-    /// The room it is in.
+    /// The room it is in, by key ([`name_key`]).
     room: String,
     /// Its position in that room's member list, for removal in O(1).
     slot: usize,
 }
 
 /// One room; it exists while it has members.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Room {
+    /// Its name as spelled by the member who created it: `/join Rust`
+    /// then `/join rust` is one room, shown as `Rust`.
+    name: String,
     /// Who is in it, in no particular order.
     members: Vec<MemberId>,
 }
@@ -93,8 +96,8 @@ pub struct ChatState {
     /// Name (in lower case, see [`name_key`]) to member, to keep names
     /// unique and find `/msg` recipients.
     names: HashMap<String, MemberId>,
-    /// The rooms with members, by name: a `BTreeMap` so `/rooms` comes out
-    /// sorted.
+    /// The rooms with members, by key ([`name_key`]: rooms ignore case
+    /// as names do); a `BTreeMap` so `/rooms` comes out sorted.
     rooms: BTreeMap<String, Room>,
     /// Guest numbers handed out so far (`guest-N` counts up per run).
     guests: u64,
@@ -133,9 +136,10 @@ impl ChatState {
         self.members.get(id.index()).map(|m| m.name.as_str())
     }
 
-    /// The room a member is in, while it is in the chat.
+    /// The room a member is in, while it is in the chat, as it is shown.
     pub fn room(&self, id: MemberId) -> Option<&str> {
-        self.members.get(id.index()).map(|m| m.room.as_str())
+        let member = self.members.get(id.index())?;
+        self.rooms.get(&member.room).map(|room| room.name.as_str())
     }
 
     /// A new member arrives: it is named `guest-N`, put in the lobby and
@@ -164,7 +168,7 @@ impl ChatState {
         );
         out.push(Action::Send(id, welcome));
         let joined = format(&mut self.scratch, format_args!("* {name} joined"));
-        tell_room(&self.rooms, LOBBY, Some(id), joined, out);
+        tell_room(&self.rooms, &name_key(LOBBY), Some(id), joined, out);
         id
     }
 
@@ -258,15 +262,16 @@ impl ChatState {
                     .collect();
                 // Sorted as people read names: `alice, bob, Zed`.
                 names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), *name));
-                let line = format!("* in #{}: {}", me.room, names.join(", "));
+                let line = format!("* in #{}: {}", room.name, names.join(", "));
                 self.reply(id, format_args!("{line}"), out);
             }
             Command::Join(room) => self.join_room(id, room, out),
             Command::Rooms => {
                 let mut line = String::from("* rooms: ");
-                for (i, (name, room)) in self.rooms.iter().enumerate() {
+                // In key order: sorted as people read them.
+                for (i, room) in self.rooms.values().enumerate() {
                     let sep = if i == 0 { "" } else { ", " };
-                    let _ = write!(line, "{sep}{name} ({})", room.members.len());
+                    let _ = write!(line, "{sep}{} ({})", room.name, room.members.len());
                 }
                 self.reply(id, format_args!("{line}"), out);
             }
@@ -320,16 +325,20 @@ impl ChatState {
             return self.reply(id, format_args!("! invalid room name"), out);
         }
         let me = &self.members[id.index()];
-        if me.room != room {
+        let key = name_key(room);
+        if me.room != key {
             let (name, old) = (me.name.clone(), me.room.clone());
             self.exit(id);
             let left = format(&mut self.scratch, format_args!("* {name} left"));
             tell_room(&self.rooms, &old, None, left, out);
             self.enter(id, room);
             let joined = format(&mut self.scratch, format_args!("* {name} joined"));
-            tell_room(&self.rooms, room, Some(id), joined, out);
+            tell_room(&self.rooms, &key, Some(id), joined, out);
         }
-        self.reply(id, format_args!("* you are in #{room}"), out);
+        // As the room is shown, which is as its creator spelled it.
+        let shown = self.rooms.get(&key).map_or(room, |r| r.name.as_str());
+        let line = format(&mut self.scratch, format_args!("* you are in #{shown}"));
+        out.push(Action::Send(id, line));
     }
 
     /// Takes a member out of the chat and tells its room.
@@ -342,12 +351,21 @@ impl ChatState {
         tell_room(&self.rooms, &room, None, left, out);
     }
 
-    /// Puts a member into `room`, creating the room if needed.
+    /// Puts a member into `room` (whatever its case), creating the room,
+    /// spelled so, if needed.
     fn enter(&mut self, id: MemberId, room: &str) {
-        let members = &mut self.rooms.entry(room.to_string()).or_default().members;
+        let key = name_key(room);
+        let members = &mut self
+            .rooms
+            .entry(key.clone())
+            .or_insert_with(|| Room {
+                name: room.to_string(),
+                members: Vec::new(),
+            })
+            .members;
         members.push(id);
         let me = &mut self.members[id.index()];
-        me.room = room.to_string();
+        me.room = key;
         me.slot = members.len() - 1;
     }
 
@@ -376,7 +394,7 @@ impl ChatState {
     }
 }
 
-/// One line, shared, to everyone in `room` but `except`.
+/// One line, shared, to everyone in the room keyed `room` but `except`.
 fn tell_room(
     rooms: &BTreeMap<String, Room>,
     room: &str,
@@ -405,8 +423,8 @@ fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
     Rc::from(&scratch[..])
 }
 
-/// The key a name is unique under: names differ only if they differ in
-/// more than ASCII case (names are ASCII by the name rules).
+/// The key a name or a room is unique under: they differ only if they
+/// differ in more than ASCII case (both are ASCII by the name rules).
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }

@@ -463,3 +463,29 @@ fn a_garbled_line_is_dropped_and_its_sender_told_why() {
     h.chat.garbled(a, &mut h.actions);
     assert_eq!(h.heard().recipients(), 0, "a member gone is told nothing");
 }
+
+#[test]
+fn rooms_ignore_case_and_keep_their_first_spelling() {
+    let mut h = Harness::new();
+    let (a, b, c) = (h.member(), h.member(), h.member());
+    assert_eq!(h.send(a, "/join Rust").to(a), ["* you are in #Rust"]);
+    let heard = h.send(b, "/join rust");
+    assert_eq!(heard.to(b), ["* you are in #Rust"]);
+    assert_eq!(heard.to(a), ["* guest-2 joined"], "one room, not two");
+    assert_eq!(h.chat.room(b), Some("Rust"));
+    // Joining the room one is in, in another case, moves nobody.
+    let heard = h.send(a, "/join RUST");
+    assert_eq!(heard.to(a), ["* you are in #Rust"]);
+    assert_eq!(heard.recipients(), 1);
+    assert_eq!(h.send(b, "/who").to(b), ["* in #Rust: guest-1, guest-2"]);
+    h.send(c, "/join LOBBY");
+    assert_eq!(
+        h.send(c, "/rooms").to(c),
+        ["* rooms: lobby (1), Rust (2)"],
+        "sorted as read, whatever the case"
+    );
+    // Once empty it is gone, and the next to create it spells it anew.
+    h.send(a, "/join lobby");
+    h.send(b, "/join lobby");
+    assert_eq!(h.send(a, "/join rUST").to(a), ["* you are in #rUST"]);
+}
