@@ -128,6 +128,15 @@ fn rooms_ignore_case_and_are_shown_as_first_spelled() {
 }
 
 #[test]
+fn bidi_overrides_and_line_separators_are_shown_as_replacement_characters() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    b.send("\u{202E}olleh\u{2066}x\u{2069}\u{2028}* guest-1 left");
+    a.expect("guest-2: \u{FFFD}olleh\u{FFFD}x\u{FFFD}\u{FFFD}* guest-1 left");
+}
+
+#[test]
 fn private_messages_cross_rooms() {
     let server = chat(&[]);
     let (mut a, _) = join(&server, &mut []);

@@ -24,7 +24,7 @@ use std::rc::Rc;
 
 use slab::Slab;
 
-use super::command::{is_valid_name, Command, HELP};
+use super::command::{is_valid_name, shown, Command, HELP};
 use crate::proto::line::Frame;
 
 /// The room every member starts in.
@@ -178,16 +178,9 @@ impl ChatState {
             return;
         }
         match frame {
-            Frame::Line(line) if line.chars().any(is_hidden_control) => {
-                // Terminal escapes and bells would act on everyone's screen;
-                // they are shown as U+FFFD instead.
-                let shown: String = line
-                    .chars()
-                    .map(|c| if is_hidden_control(c) { '\u{FFFD}' } else { c })
-                    .collect();
-                self.command(id, Command::parse(&shown), out)
-            }
-            Frame::Line(line) => self.command(id, Command::parse(line), out),
+            // Terminal escapes, bells and bidi overrides would act on
+            // everyone's screen: they are shown as U+FFFD instead.
+            Frame::Line(line) => self.command(id, Command::parse(&shown(line)), out),
             Frame::TooLong => {
                 let max = self.max_line;
                 self.reply(id, format_args!("! line too long (max {max} bytes)"), out);
@@ -427,11 +420,6 @@ fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
 /// differ in more than ASCII case (both are ASCII by the name rules).
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
-}
-
-/// Control characters other than tab, which a terminal would act on.
-fn is_hidden_control(c: char) -> bool {
-    c.is_control() && c != '\t'
 }
 
 #[cfg(test)]

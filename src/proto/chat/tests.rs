@@ -489,3 +489,40 @@ fn rooms_ignore_case_and_keep_their_first_spelling() {
     h.send(b, "/join lobby");
     assert_eq!(h.send(a, "/join rUST").to(a), ["* you are in #rUST"]);
 }
+
+#[test]
+fn bidi_overrides_and_separators_do_not_reach_other_screens() {
+    let mut h = Harness::new();
+    let sender = h.member();
+    let reader = h.member();
+    for hidden in [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}', '\u{2028}', '\u{2029}',
+    ] {
+        let heard = h.send(sender, &format!("a{hidden}b"));
+        assert_eq!(
+            heard.to(reader),
+            ["guest-1: a\u{FFFD}b"],
+            "U+{:04X}",
+            hidden as u32
+        );
+    }
+    // In every kind of line: actions and private messages too.
+    let heard = h.send(sender, "/me \u{202E}sevaw");
+    assert_eq!(heard.to(reader), ["* guest-1 \u{FFFD}sevaw"]);
+    let heard = h.send(sender, "/msg guest-2 x\u{2028}* guest-1 left");
+    assert_eq!(
+        heard.to(reader),
+        ["[private] guest-1: x\u{FFFD}* guest-1 left"]
+    );
+    // Other marks that only shape text, like the zero-width joiner of
+    // emoji sequences, are left alone.
+    let heard = h.send(
+        sender,
+        "\u{1F469}\u{200D}\u{1F4BB} \u{05E9}\u{05DC}\u{05D5}\u{05DD}",
+    );
+    assert_eq!(
+        heard.to(reader),
+        ["guest-1: \u{1F469}\u{200D}\u{1F4BB} \u{05E9}\u{05DC}\u{05D5}\u{05DD}"]
+    );
+}
