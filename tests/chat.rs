@@ -107,7 +107,19 @@ fn lines_reach_only_the_senders_room() {
     b.expect("* guest-1 left");
     c.expect("* guest-1 joined");
     a.send("/me waves");
-    c.expect("* guest-1 waves");
+    c.expect("* guest-1 *waves*");
+}
+
+#[test]
+fn an_action_and_a_departure_read_differently() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    b.send("/me left");
+    a.expect("* guest-2 *left*");
+    b.send("/quit");
+    b.expect("* bye");
+    a.expect("* guest-2 left");
 }
 
 #[test]

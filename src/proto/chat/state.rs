@@ -232,7 +232,12 @@ impl ChatState {
                 tell_room(&self.rooms, &me.room, Some(id), line, out);
             }
             Command::Me(action) => {
-                let line = format(&mut self.scratch, format_args!("* {} {action}", me.name));
+                // `* NAME *ACTION*`, not `* NAME ACTION`: otherwise
+                // `/me left` would read as the server's `* NAME left`,
+                // and `/me is now admin` as a rename. No server notice
+                // ends with `*` (names cannot contain one), so a `* `
+                // line that does is an action, whatever its words.
+                let line = format(&mut self.scratch, format_args!("* {} *{action}*", me.name));
                 tell_room(&self.rooms, &me.room, Some(id), line, out);
             }
             Command::Nick(name) => self.nick(id, name, out),

@@ -1,5 +1,5 @@
-//! The chat state machine driven by plain calls: one test per row of the chat table in `docs/reference.md`
-//! section 4's table at least, no sockets, no clock.
+//! The chat state machine driven by plain calls: at least one test per row
+//! of the chat table in `docs/reference.md`, no sockets, no clock.
 
 use std::collections::HashMap;
 
@@ -191,7 +191,7 @@ fn me_is_an_action_for_the_others() {
     let (a, b) = (h.member(), h.member());
     let heard = h.send(a, "/me waves");
     assert!(heard.to(a).is_empty());
-    assert_eq!(heard.to(b), ["* guest-1 waves"]);
+    assert_eq!(heard.to(b), ["* guest-1 *waves*"]);
     assert_eq!(h.send(a, "/me").to(a), ["! usage: /me ACTION"]);
 }
 
@@ -451,17 +451,44 @@ fn control_characters_do_not_reach_other_terminals() {
 }
 
 #[test]
-fn a_garbled_line_is_dropped_and_its_sender_told_why() {
+fn an_action_cannot_pass_for_a_departure_or_a_rename() {
     let mut h = Harness::new();
     let (a, b) = (h.member(), h.member());
-    h.chat.garbled(a, &mut h.actions);
-    let heard = h.heard();
-    assert_eq!(heard.to(a), [GARBLED]);
-    assert!(GARBLED.starts_with("! "));
-    assert!(heard.to(b).is_empty());
-    h.leave(a, Departure::Disconnected);
-    h.chat.garbled(a, &mut h.actions);
-    assert_eq!(h.heard().recipients(), 0, "a member gone is told nothing");
+    let acted = h.send(a, "/me left").to(b).concat();
+    let acted_rename = h.send(a, "/me is now admin").to(b).concat();
+    let departed = h.leave(a, Departure::Disconnected).to(b).concat();
+    assert_eq!(acted, "* guest-1 *left*");
+    assert_eq!(acted_rename, "* guest-1 *is now admin*");
+    assert_eq!(departed, "* guest-1 left");
+    // The rule a reader (or a script) can use: a `* ` line that ends
+    // with `*` is an action; no notice does. Every kind of notice, as its
+    // subject and as the room hear it:
+    let mut notices = Vec::new();
+    let mut keep = |heard: Heard| {
+        notices.extend(heard.lines.into_values().flatten());
+    };
+    let (c, heard) = h.join();
+    keep(heard);
+    for command in [
+        "/help",
+        "/who",
+        "/rooms",
+        "/nick server",
+        "/join Rust",
+        "/join lobby",
+        "/quit",
+    ] {
+        keep(h.send(c, command));
+    }
+    let d = h.member();
+    keep(h.leave(d, Departure::Idle));
+    h.member();
+    h.chat.shut_down(&mut h.actions);
+    keep(h.heard());
+    assert!(notices.len() > 15, "{notices:?}");
+    for notice in &notices {
+        assert!(!notice.ends_with('*'), "{notice:?} would read as an action");
+    }
 }
 
 #[test]
@@ -509,7 +536,7 @@ fn bidi_overrides_and_separators_do_not_reach_other_screens() {
     }
     // In every kind of line: actions and private messages too.
     let heard = h.send(sender, "/me \u{202E}sevaw");
-    assert_eq!(heard.to(reader), ["* guest-1 \u{FFFD}sevaw"]);
+    assert_eq!(heard.to(reader), ["* guest-1 *\u{FFFD}sevaw*"]);
     let heard = h.send(sender, "/msg guest-2 x\u{2028}* guest-1 left");
     assert_eq!(
         heard.to(reader),
@@ -525,4 +552,18 @@ fn bidi_overrides_and_separators_do_not_reach_other_screens() {
         heard.to(reader),
         ["guest-1: \u{1F469}\u{200D}\u{1F4BB} \u{05E9}\u{05DC}\u{05D5}\u{05DD}"]
     );
+}
+
+#[test]
+fn a_garbled_line_is_dropped_and_its_sender_told_why() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    h.chat.garbled(a, &mut h.actions);
+    let heard = h.heard();
+    assert_eq!(heard.to(a), [GARBLED]);
+    assert!(GARBLED.starts_with("! "));
+    assert!(heard.to(b).is_empty());
+    h.leave(a, Departure::Disconnected);
+    h.chat.garbled(a, &mut h.actions);
+    assert_eq!(h.heard().recipients(), 0, "a member gone is told nothing");
 }
