@@ -130,6 +130,12 @@ pub struct ChatArgs {
     /// longer one is answered with an error and dropped.
     #[arg(long, allow_negative_numbers = true, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_line: u32,
+    /// Also serve the chat to browsers on this address (HTTP): the chat
+    /// page at /, a WebSocket speaking these lines at /ws, and Socket.IO
+    /// at /socket.io/. Off by default; port 0 picks a free port. Its
+    /// readiness line (`listening on http://...`) follows the TCP one.
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<SocketAddr>,
     /// Options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -168,7 +174,35 @@ pub struct UdpEchoArgs {
     pub udp: UdpArgs,
 }
 
+impl ChatArgs {
+    /// A line longer than what may be queued for one member could never be
+    /// delivered to anyone: refuse the combination rather than cap it.
+    pub fn check(&self) -> Result<(), String> {
+        // Room for the line as relayed: `NAME: ` before it, `\n` after.
+        const RELAY_OVERHEAD: u64 = 64;
+        if u64::from(self.max_line) + RELAY_OVERHEAD > self.server.max_outbuf {
+            return Err(format!(
+                "--max-line {} does not fit in --max-outbuf {}: a line that long could not be \
+                 queued for anyone; raise --max-outbuf or lower --max-line",
+                self.max_line, self.server.max_outbuf
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Command {
+    /// Combinations of options that cannot run: each a usage error.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Command::Chat(args) => args.check(),
+            Command::Load(args) => args.check(),
+            Command::Echo(_) | Command::Http(_) | Command::UdpEcho(_) | Command::Client(_) => {
+                Ok(())
+            }
+        }
+    }
+
     /// The loop options, for the commands that are servers (logging needs
     /// `--trace` before the command runs).
     pub fn loop_args(&self) -> Option<&LoopArgs> {

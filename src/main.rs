@@ -2,6 +2,7 @@
 //! turn its outcome into an exit status (0 done, 1 runtime error, 2 usage
 //! error, which clap reports itself, 128 + N after a second signal N).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -12,11 +13,12 @@ use reactor::client;
 use reactor::event_loop::NARRATION;
 use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
+use reactor::proto::chat::web::WEB_MAX_INPUT;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
 use reactor::proto::udp_echo::UdpEcho;
-use reactor::server::{run_announced, serve, start};
+use reactor::server::{run_announced, serve, start, Listen};
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -26,13 +28,11 @@ fn main() -> ExitCode {
             args.trace = true;
         }
     }
-    if let Command::Load(args) = &cli.command {
-        if let Err(message) = args.check() {
-            // A usage error (exit 2), like any other bad value.
-            Cli::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, message)
-                .exit();
-        }
+    if let Err(message) = cli.command.check() {
+        // A usage error (exit 2), like any other bad value.
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
     }
     start_logging(&cli);
     match run(cli.command) {
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
 /// Runs one command: each gets its options as clap parsed them.
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Echo(args) => serve("echo", "tcp", args.bind, args.server.config(), Echo),
+        Command::Echo(args) => serve("echo", &[tcp(args.bind)], args.server.config(), Echo),
         Command::Chat(args) => serve_chat(&args),
         Command::Http(args) => serve_http(&args),
         Command::UdpEcho(args) => serve_udp_echo(&args),
@@ -57,14 +57,38 @@ fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
+fn tcp(addr: SocketAddr) -> Listen {
+    Listen {
+        scheme: "tcp",
+        addr,
+    }
+}
+
 fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
-    let chat = Chat::new(args.max_line as usize);
-    serve("chat", "tcp", args.bind, args.server.config(), chat)
+    let max_line = args.max_line as usize;
+    let mut config = args.server.config();
+    // A line may wait for its end whole: `--max-line` and its `\r\n`.
+    config.max_input = config.max_input.max(max_line + 2);
+    let mut listen = vec![tcp(args.bind)];
+    if let Some(web) = args.web {
+        listen.push(Listen {
+            scheme: "http",
+            addr: web,
+        });
+        // A polling body is read whole: up to Engine.IO's maxPayload.
+        config.max_input = config.max_input.max(WEB_MAX_INPUT);
+    }
+    let chat = Chat::new(max_line, config.max_outbuf);
+    serve("chat", &listen, config, chat)
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
     let http = Http::new(seconds_or_off(args.header_timeout));
-    serve("http", "http", args.bind, args.server.config(), http)
+    let listen = [Listen {
+        scheme: "http",
+        addr: args.bind,
+    }];
+    serve("http", &listen, args.server.config(), http)
 }
 
 /// The UDP echo server owns its socket, so it binds before the loop
@@ -80,7 +104,14 @@ fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
     let (echo, io) = reactor.parts();
     echo.register(io)
         .map_err(|e| format!("cannot watch {addr}: {e}"))?;
-    run_announced(&mut reactor, "udp-echo", "udp", addr)
+    run_announced(
+        &mut reactor,
+        "udp-echo",
+        &[Listen {
+            scheme: "udp",
+            addr,
+        }],
+    )
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).

@@ -9,23 +9,37 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use log::info;
 
-use crate::event_loop::{Config, Protocol, Reactor};
+use crate::event_loop::{Config, Protocol, Reactor, SCRATCH_SIZE};
 use crate::process::{announce, raise_fd_limit, seconds, seconds_or_off, Failure};
 
-/// Runs `protocol` on a loop listening on `bind` until SIGINT/SIGTERM.
-/// `scheme` is what the readiness line calls it (`tcp`, `http`).
+/// A listening address, and what the readiness line calls it (`tcp`,
+/// `http`, `udp`).
+#[derive(Debug, Clone, Copy)]
+pub struct Listen {
+    /// `tcp`, `http` or `udp`.
+    pub scheme: &'static str,
+    /// The address.
+    pub addr: SocketAddr,
+}
+
+/// Runs `protocol` on a loop listening on every address of `listen`, in
+/// order (the protocol tells its listeners apart by that order), until
+/// SIGINT/SIGTERM.
 pub fn serve<P: Protocol>(
     name: &str,
-    scheme: &str,
-    bind: SocketAddr,
+    listen: &[Listen],
     config: Config,
     protocol: P,
 ) -> Result<(), Failure> {
     let mut reactor = start(config, protocol)?;
-    let addr = reactor
-        .listen(bind)
-        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    run_announced(&mut reactor, name, scheme, addr)
+    let mut bound = Vec::new();
+    for &Listen { scheme, addr } in listen {
+        let addr = reactor
+            .listen(addr)
+            .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        bound.push(Listen { scheme, addr });
+    }
+    run_announced(&mut reactor, name, &bound)
 }
 
 /// A loop for `protocol`, with the descriptor limit raised: for a server
@@ -37,26 +51,27 @@ pub fn start<P: Protocol>(config: Config, protocol: P) -> Result<Reactor<P>, Fai
         .map_err(|e| Failure::Error(format!("cannot start the event loop: {e}")))
 }
 
-/// Catches signals, prints the readiness line for `addr`, and runs the
+/// Catches signals, prints one readiness line per address, and runs the
 /// loop until graceful shutdown completes; then logs the one summary line
 /// with the run's totals.
 pub fn run_announced<P: Protocol>(
     reactor: &mut Reactor<P>,
     name: &str,
-    scheme: &str,
-    addr: SocketAddr,
+    listening: &[Listen],
 ) -> Result<(), Failure> {
     // Before the readiness line: a signal sent the moment it appears must
     // find the handlers in place.
     reactor
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    announce(scheme, addr)?;
-    info!("{name} server listening on {addr}");
+    for &Listen { scheme, addr } in listening {
+        announce(scheme, addr)?;
+        info!("{name} server listening on {scheme}://{addr}");
+    }
     let started = Instant::now();
     reactor
         .run()
-        .map_err(|e| format!("event loop failed on {addr}: {e}"))?;
+        .map_err(|e| format!("event loop failed: {e}"))?;
     if let Some(signal) = reactor.second_signal() {
         return Err(Failure::Signal(signal));
     }
@@ -155,10 +170,14 @@ impl LoopArgs {
 impl ServerArgs {
     /// The loop's configuration these options describe.
     pub fn config(&self) -> Config {
+        let max_outbuf = usize::try_from(self.max_outbuf).unwrap_or(usize::MAX);
         Config {
             max_conns: self.max_conns as usize,
             idle_timeout: seconds_or_off(self.idle_timeout),
-            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            max_outbuf,
+            // An unfinished message may be as large as what may be queued
+            // for one connection, and at least one read's worth.
+            max_input: max_outbuf.max(SCRATCH_SIZE),
             ..self.loop_args.config()
         }
     }

@@ -17,7 +17,7 @@ use mio::Interest;
 
 use super::conn::Origin;
 use super::io::TimerKind;
-use super::token::listener_token;
+use super::token::{listener_token, MAX_LISTENERS};
 use super::{Protocol, Reactor, State, NARRATION};
 
 /// How long accepting pauses after `EMFILE`/`ENFILE` before it is tried
@@ -29,9 +29,6 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// The same numbers on Linux, the BSDs and macOS.
 const EMFILE: i32 = 24;
 const ENFILE: i32 = 23;
-
-/// The most listeners one loop takes (each needs a token of its own).
-pub const MAX_LISTENERS: usize = 8;
 
 /// Whether the listeners are taking new connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +165,7 @@ impl<P: Protocol> Reactor<P> {
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, n: usize) {
         self.io.stats.accepted += 1;
         if self.io.conns.len() >= self.io.config.max_conns {
-            return self.refuse(&mut stream, peer);
+            return self.refuse(&mut stream, peer, Origin::Listener(n));
         }
         // Small replies go out at once instead of waiting on Nagle's
         // algorithm for the peer's ACK.
@@ -193,7 +190,7 @@ impl<P: Protocol> Reactor<P> {
     }
 
     /// Over `--max-conns`: the protocol's refusal, one try, and close.
-    fn refuse(&mut self, stream: &mut TcpStream, peer: SocketAddr) {
+    fn refuse(&mut self, stream: &mut TcpStream, peer: SocketAddr, origin: Origin) {
         self.io.stats.refused += 1;
         let now = self.io.now;
         let quiet = self
@@ -207,6 +204,6 @@ impl<P: Protocol> Reactor<P> {
             self.last_refusal_warning = Some(now);
         }
         // One try; a peer whose buffer is full just sees the close.
-        let _ = std::io::Write::write(stream, self.protocol.refusal());
+        let _ = std::io::Write::write(stream, self.protocol.refusal(origin));
     }
 }

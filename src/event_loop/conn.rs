@@ -164,12 +164,16 @@ pub struct Connection {
     pub(crate) peer: SocketAddr,
     /// Which listener accepted it, or whether we connected.
     pub(crate) origin: Origin,
-    /// When input last arrived (for `--idle-timeout`).
-    pub(crate) last_input: Instant,
-    /// The idle or linger timer, if one is armed.
+    /// When a byte last moved either way (or, lingering, when our write
+    /// half was shut): what its deadline counts from (`deadline.rs`).
+    pub(crate) last_activity: Instant,
+    /// Its timer, if one is armed (`deadline.rs`).
     pub(crate) timer: Option<TimerId>,
     /// On the loop's revisit list for the next turn (see `Io::revisit`).
     pub(crate) revisit: bool,
+    /// The protocol has done enough for this connection this turn: its
+    /// unconsumed input waits for the next (see `Io::hold_input`).
+    pub(crate) input_held: bool,
 }
 
 impl Connection {
@@ -190,9 +194,10 @@ impl Connection {
             interest,
             peer,
             origin,
-            last_input: now,
+            last_activity: now,
             timer: None,
             revisit: false,
+            input_held: false,
         }
     }
 

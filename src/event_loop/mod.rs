@@ -39,9 +39,11 @@ mod close;
 mod conn;
 mod conn_map;
 pub mod datagram;
+mod deadline;
 mod events;
 mod handle;
 mod io;
+mod output;
 mod outqueue;
 mod protocol;
 mod shutdown;
@@ -51,7 +53,6 @@ mod stats;
 mod timer;
 mod token;
 
-pub use accept::MAX_LISTENERS;
 pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
 pub use handle::Handle;
@@ -61,7 +62,7 @@ pub use protocol::{Config, Overflow, Protocol};
 pub use source::{PipeReceiver, Readiness, Source, SourceInterest, UdpSocket};
 pub use stats::Stats;
 pub use timer::{TimerId, Timers};
-pub use token::{source_token, ConnId, MAX_SOURCES};
+pub use token::{source_token, ConnId, MAX_LISTENERS, MAX_SOURCES};
 
 use std::time::{Duration, Instant};
 
@@ -285,44 +286,6 @@ impl<P: Protocol> Reactor<P> {
                 TimerKind::Protocol(timer) => self.protocol.on_timer(&mut self.io, timer),
             }
             self.reap();
-        }
-    }
-
-    /// A connection's idle or linger deadline passed.
-    fn connection_timer(&mut self, id: ConnId) {
-        let now = self.io.now;
-        let idle_timeout = self.io.config.idle_timeout;
-        let Some(conn) = self.io.conns.get_mut(id) else {
-            return;
-        };
-        conn.timer = None;
-        match conn.state {
-            // A close we started is taking too long: the peer neither reads
-            // what is queued nor closes. Give up on it.
-            State::Lingering | State::Closing => self.io.remove(id, CloseReason::IdleTimeout),
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::SendingFin
-            | State::FinSent => {
-                let Some(idle) = idle_timeout else { return };
-                let due = conn.last_input + idle;
-                if now >= due {
-                    debug!(
-                        "conn={id} peer={} idle for {} s",
-                        conn.peer,
-                        idle.as_secs_f64()
-                    );
-                    self.protocol.on_idle(&mut self.io, id);
-                } else {
-                    // Input arrived since the timer was set: re-arm for the
-                    // new deadline instead of touching the timer per read.
-                    let timer = self.io.timers.add(due, TimerKind::Conn(id));
-                    if let Some(conn) = self.io.conns.get_mut(id) {
-                        conn.timer = Some(timer);
-                    }
-                }
-            }
         }
     }
 

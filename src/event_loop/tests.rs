@@ -184,3 +184,53 @@ fn each_connection_knows_which_listener_accepted_it() -> TestResult {
     );
     Ok(())
 }
+
+/// Takes one line per call and holds the rest for the next turn.
+#[derive(Default)]
+struct OneLinePerTurn {
+    lines: Vec<Vec<u8>>,
+}
+
+impl Protocol for OneLinePerTurn {
+    type Timer = ();
+
+    fn on_input(&mut self, io: &mut Io<()>, conn: ConnId, input: &[u8]) -> usize {
+        let Some(end) = input.iter().position(|&b| b == b'\n') else {
+            return 0;
+        };
+        self.lines.push(input[..end].to_vec());
+        io.hold_input(conn);
+        end + 1
+    }
+}
+
+#[test]
+fn held_input_is_offered_again_next_turn_without_new_bytes() -> TestResult {
+    let mut reactor = Reactor::new(Config::default(), OneLinePerTurn::default())?;
+    let addr = reactor.listen("127.0.0.1:0".parse()?)?;
+    let mut peer = StdStream::connect(addr)?;
+    peer.write_all(b"one\ntwo\nthree\n")?;
+    let mut events = Events::with_capacity(64);
+    let mut per_turn = Vec::new();
+    for _ in 0..1000 {
+        let before = reactor.protocol.lines.len();
+        reactor.io.timers.add(
+            Instant::now() + Duration::from_millis(50),
+            TimerKind::Protocol(()),
+        );
+        reactor.turn(&mut events)?;
+        per_turn.push(reactor.protocol.lines.len() - before);
+        if reactor.protocol.lines.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(
+        reactor.protocol.lines,
+        vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+    );
+    assert!(
+        per_turn.iter().all(|&n| n <= 1),
+        "lines per turn {per_turn:?}"
+    );
+    Ok(())
+}

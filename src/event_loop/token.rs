@@ -22,8 +22,6 @@
 
 use mio::Token;
 
-use super::accept::MAX_LISTENERS;
-
 // The packing below needs a 64-bit `usize`.
 const _: () = assert!(usize::BITS >= 64, "reactor needs a 64-bit target");
 
@@ -31,6 +29,9 @@ const _: () = assert!(usize::BITS >= 64, "reactor needs a 64-bit target");
 pub const WAKER: Token = Token(0);
 /// The pipe SIGINT and SIGTERM are written into (see `signals.rs`).
 pub const SIGNALS: Token = Token(1);
+/// The most listeners one loop takes (each needs a token of its own).
+pub const MAX_LISTENERS: usize = 8;
+
 /// The first listening socket's token; the others follow it.
 const FIRST_LISTENER: usize = 2;
 /// First token a protocol may use for a source of its own

@@ -66,15 +66,21 @@
 //! every other option stays off, so a request to turn one on
 //! is refused and a request to turn one off is already satisfied.
 //!
+//! This file holds the vocabulary and the negotiation; `telnet/events.rs`
+//! is the parser, and `telnet/lines.rs` ([`TelnetLines`]) puts the filter
+//! in front of the line framer, which is what the chat uses.
+//!
 //! [`is_telnet`]: TelnetFilter::is_telnet
 
+mod events;
 mod lines;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 
-pub use lines::{Item, TelnetLines};
+pub use events::Events;
+pub use lines::{Item, Stopped, TelnetLines};
 
 /// Interpret As Command: starts every Telnet command (RFC 854).
 pub const IAC: u8 = 255;
@@ -290,11 +296,7 @@ impl TelnetFilter {
 
     /// The events in `input`, for a `for` loop. Every byte is consumed.
     pub fn events<'f, 'a>(&'f mut self, input: &'a [u8]) -> Events<'f, 'a> {
-        Events {
-            filter: self,
-            input,
-            pos: 0,
-        }
+        Events::new(self, input)
     }
 
     /// The peer sent a command: the first one shows it is a Telnet client,
@@ -347,122 +349,5 @@ impl TelnetFilter {
             },
             (Verb::Wont, _) => None,
         }
-    }
-}
-
-/// The events of one input slice; see [`TelnetFilter::events`].
-#[derive(Debug)]
-pub struct Events<'f, 'a> {
-    filter: &'f mut TelnetFilter,
-    input: &'a [u8],
-    /// Bytes of `input` consumed so far.
-    pos: usize,
-}
-
-impl<'a> Iterator for Events<'_, 'a> {
-    type Item = Event<'a>;
-
-    fn next(&mut self) -> Option<Event<'a>> {
-        loop {
-            // A reply decided while reading what came before goes first.
-            if let Some(reply) = self.filter.queued.take() {
-                return Some(Event::Reply(reply));
-            }
-            let &byte = self.input.get(self.pos)?;
-            let rest = &self.input[self.pos..];
-            match self.filter.parse {
-                Parse::Data => {
-                    // A run of data ends at an IAC, or just after a CR.
-                    match rest.iter().position(|&b| b == IAC || b == b'\r') {
-                        None => {
-                            self.pos = self.input.len();
-                            return Some(Event::Data(rest));
-                        }
-                        Some(i) if rest[i] == b'\r' => {
-                            self.pos += i + 1;
-                            self.filter.parse = Parse::AfterCr;
-                            return Some(Event::Data(&rest[..=i]));
-                        }
-                        Some(i) => {
-                            self.pos += i + 1;
-                            self.filter.parse = Parse::Command;
-                            if i > 0 {
-                                return Some(Event::Data(&rest[..i]));
-                            }
-                        }
-                    }
-                }
-                Parse::AfterCr => {
-                    self.filter.parse = Parse::Data;
-                    if byte == 0 {
-                        self.pos += 1;
-                    }
-                }
-                Parse::Command => {
-                    self.filter.parse = Parse::Data;
-                    if byte < LOWEST_COMMAND {
-                        // Not a command: the 255 was data, and this byte
-                        // is read again as data.
-                        return Some(Event::Data(&[IAC]));
-                    }
-                    self.pos += 1;
-                    if let Some(event) = self.command(byte) {
-                        return Some(event);
-                    }
-                }
-                Parse::Option(verb) => {
-                    self.pos += 1;
-                    self.filter.parse = Parse::Data;
-                    if let Some(reply) = self.filter.negotiate(verb, byte) {
-                        return Some(Event::Reply(reply));
-                    }
-                }
-                Parse::Subnegotiation => match rest.iter().position(|&b| b == IAC) {
-                    Some(i) => {
-                        self.pos += i + 1;
-                        self.filter.parse = Parse::SubnegotiationIac;
-                    }
-                    None => self.pos = self.input.len(),
-                },
-                Parse::SubnegotiationIac => match byte {
-                    SE => {
-                        self.pos += 1;
-                        self.filter.parse = Parse::Data;
-                    }
-                    IAC => {
-                        // An escaped 255 inside the parameters.
-                        self.pos += 1;
-                        self.filter.parse = Parse::Subnegotiation;
-                    }
-                    // `IAC SE` left out: the subnegotiation ends here and
-                    // this byte is a command, as BSD telnet reads it.
-                    _ => self.filter.parse = Parse::Command,
-                },
-            }
-        }
-    }
-}
-
-impl Events<'_, '_> {
-    /// The command byte after an `IAC` (236 or more): its event, if any.
-    fn command(&mut self, byte: u8) -> Option<Event<'static>> {
-        if byte == IAC {
-            // IAC IAC: the data byte 255, and no sign of Telnet.
-            return Some(Event::Data(&[IAC]));
-        }
-        self.filter.seen_command();
-        let verb = match byte {
-            WILL => Verb::Will,
-            WONT => Verb::Wont,
-            DO => Verb::Do,
-            DONT => Verb::Dont,
-            SB => {
-                self.filter.parse = Parse::Subnegotiation;
-                return None;
-            }
-            _ => return Key::from_byte(byte).map(Event::Key),
-        };
-        self.filter.parse = Parse::Option(verb);
-        None
     }
 }

@@ -10,29 +10,35 @@
 //! (`tests.rs` beside this file) drive it with plain function calls, one
 //! per row of the table.
 //!
+//! What it says is a [`Message`] (a line said, a private message, a
+//! notice, an error), and what a command answers its sender is a
+//! [`Reply`] (`message.rs`): each transport renders those its own way.
+//!
 //! ## Fan-out without copies
 //!
-//! A line for a room is formatted **once**, into one reference-counted
-//! buffer (`Rc<[u8]>`), and every recipient gets an [`Action::Send`] holding
-//! a clone of that `Rc`: a counter increment, not a copy. The loop queues
-//! the same `Rc` on each member's connection and writes it from there, so a
-//! message to a thousand members costs one allocation of the message.
+//! A message for a room is made **once**, into one reference-counted
+//! [`Message`], and every recipient gets an [`Action::Send`] holding a
+//! clone of that `Rc`: a counter increment, not a copy. The adapter renders
+//! it once per transport and the loop queues the same bytes on each
+//! member's connection, so a message to a thousand members costs one
+//! allocation of each of its forms.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Write as _};
 use std::rc::Rc;
 
 use slab::Slab;
 
-use super::command::{is_valid_name, shown, Command, HELP};
+use super::command::{is_valid_name, shown, Command};
+use super::message::{Message, Reply};
 use crate::proto::line::Frame;
 
 /// The room every member starts in.
 pub const LOBBY: &str = "lobby";
 
-/// What a member whose client garbled its line is told. Telnet is named
-/// because it is the one client known to do it (see `proto/telnet.rs`).
-pub const GARBLED: &str = "! line dropped: your telnet client garbled it (it turned typed bytes \
+/// What a member whose client garbled a line is told (after `! `). Telnet
+/// is named because it is the one client known to do it (see
+/// `proto/telnet.rs`).
+pub const GARBLED: &str = "line dropped: your telnet client garbled it (it turned typed bytes \
      into Telnet commands); the server has asked it for 8-bit mode, so please send the line again";
 
 /// Names one member while it is in the chat. Like a file descriptor, an id
@@ -50,8 +56,8 @@ impl MemberId {
 /// What the state machine asks its host to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send this line (ends with `\n`) to this member.
-    Send(MemberId, Rc<[u8]>),
+    /// Send this message to this member (one `Rc` for a whole room).
+    Send(MemberId, Rc<Message>),
     /// The member asked to leave (`/quit`): close its connection once what
     /// was sent to it is delivered. It is no longer in the chat.
     Close(MemberId),
@@ -103,9 +109,6 @@ pub struct ChatState {
     guests: u64,
     /// `--max-line`, for the error message that names it.
     max_line: usize,
-    /// Where lines are formatted before they are frozen into an `Rc`;
-    /// reused, so formatting does not allocate.
-    scratch: Vec<u8>,
 }
 
 impl ChatState {
@@ -117,7 +120,6 @@ impl ChatState {
             rooms: BTreeMap::new(),
             guests: 0,
             max_line,
-            scratch: Vec::new(),
         }
     }
 
@@ -162,39 +164,33 @@ impl ChatState {
         });
         self.names.insert(name_key(&name), id);
         self.enter(id, LOBBY);
-        let welcome = format(
-            &mut self.scratch,
-            format_args!("* welcome {name}, you are in #{LOBBY}"),
-        );
-        out.push(Action::Send(id, welcome));
-        let joined = format(&mut self.scratch, format_args!("* {name} joined"));
+        let welcome = format!("welcome {name}, you are in #{LOBBY}");
+        out.push(Action::Send(id, Rc::new(Message::Notice(welcome))));
+        let joined = Message::Notice(format!("{name} joined"));
         tell_room(&self.rooms, &name_key(LOBBY), Some(id), joined, out);
         id
     }
 
-    /// A member sent a frame (a line, or the reason one was dropped).
+    /// A member that reads lines sent a frame (a line, or the reason one
+    /// was dropped): the command it is, carried out, with the reply sent
+    /// back as lines.
     pub fn input(&mut self, id: MemberId, frame: Frame<'_>, out: &mut Vec<Action>) {
-        if !self.members.contains(id.index()) {
+        let reply = match frame {
+            Frame::Line(line) => self.command(id, Command::parse(line), out),
+            Frame::TooLong => {
+                Reply::Refused(format!("line too long (max {} bytes)", self.max_line))
+            }
+            Frame::InvalidUtf8 => Reply::Refused("invalid UTF-8".to_string()),
+            Frame::Garbled => Reply::Refused(GARBLED.to_string()),
+        };
+        if !self.members.contains(id.index()) && reply != Reply::Bye {
             return;
         }
-        match frame {
-            // Terminal escapes, bells and bidi overrides would act on
-            // everyone's screen: they are shown as U+FFFD instead.
-            Frame::Line(line) => self.command(id, Command::parse(&shown(line)), out),
-            Frame::TooLong => {
-                let max = self.max_line;
-                self.reply(id, format_args!("! line too long (max {max} bytes)"), out);
-            }
-            Frame::InvalidUtf8 => self.reply(id, format_args!("! invalid UTF-8"), out),
+        for message in reply.messages() {
+            out.push(Action::Send(id, Rc::new(message)));
         }
-    }
-
-    /// A member's client garbled the line it was sending (a Telnet client
-    /// put a command where the user typed a byte): the line is dropped,
-    /// and the member told why, so it sends it again.
-    pub fn garbled(&mut self, id: MemberId, out: &mut Vec<Action>) {
-        if self.members.contains(id.index()) {
-            self.reply(id, format_args!("{GARBLED}"), out);
+        if reply == Reply::Bye {
+            out.push(Action::Close(id));
         }
     }
 
@@ -205,7 +201,10 @@ impl ChatState {
         }
         match why {
             Departure::Disconnected => {}
-            Departure::Idle => self.reply(id, format_args!("! idle timeout"), out),
+            Departure::Idle => {
+                let notice = Message::Error("idle timeout".to_string());
+                out.push(Action::Send(id, Rc::new(notice)));
+            }
         }
         self.remove(id, out);
     }
@@ -213,7 +212,7 @@ impl ChatState {
     /// The server is shutting down: every member is told, then the chat is
     /// emptied at once (nobody is told who left: everybody is leaving).
     pub fn shut_down(&mut self, out: &mut Vec<Action>) {
-        let notice = format(&mut self.scratch, format_args!("* server shutting down"));
+        let notice = Rc::new(Message::Notice("server shutting down".to_string()));
         for (index, _) in &self.members {
             out.push(Action::Send(MemberId(index as u32), notice.clone()));
         }
@@ -222,14 +221,32 @@ impl ChatState {
         self.rooms.clear();
     }
 
-    /// One parsed line: the whole chat table, one arm each.
-    fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) {
-        let me = &self.members[id.index()];
+    /// Carries out one command of member `id`: the whole chat table, one
+    /// arm each. Text others will read has what would act on their
+    /// screens (control characters, bidi overrides, line separators) shown
+    /// as U+FFFD here, whatever transport it came on (a Socket.IO message
+    /// may hold a `\n`, which would forge a line for a TCP reader). What
+    /// others are told goes into `out`; what the sender is answered is
+    /// returned, for its transport to render (`/quit` also takes the
+    /// member out of the chat).
+    pub fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) -> Reply {
+        let Some(me) = self.members.get(id.index()) else {
+            return Reply::Silent;
+        };
+        let (name, room) = (me.name.clone(), me.room.clone());
         match command {
-            Command::Empty => {}
+            Command::Empty => Reply::Silent,
             Command::Say(text) => {
-                let line = format(&mut self.scratch, format_args!("{}: {text}", me.name));
-                tell_room(&self.rooms, &me.room, Some(id), line, out);
+                let from = name;
+                let text = shown(text).into_owned();
+                tell_room(
+                    &self.rooms,
+                    &room,
+                    Some(id),
+                    Message::Chat { from, text },
+                    out,
+                );
+                Reply::Ok
             }
             Command::Me(action) => {
                 // `* NAME *ACTION*`, not `* NAME ACTION`: otherwise
@@ -237,67 +254,71 @@ impl ChatState {
                 // and `/me is now admin` as a rename. No server notice
                 // ends with `*` (names cannot contain one), so a `* `
                 // line that does is an action, whatever its words.
-                let line = format(&mut self.scratch, format_args!("* {} *{action}*", me.name));
-                tell_room(&self.rooms, &me.room, Some(id), line, out);
+                let notice = Message::Notice(format!("{name} *{}*", shown(action)));
+                tell_room(&self.rooms, &room, Some(id), notice, out);
+                Reply::Ok
             }
-            Command::Nick(name) => self.nick(id, name, out),
+            Command::Nick(new) => self.nick(id, new, out),
             Command::Msg { to, text } => match self.names.get(&name_key(to)) {
                 Some(&target) => {
-                    let line = format(
-                        &mut self.scratch,
-                        format_args!("[private] {}: {text}", me.name),
-                    );
-                    out.push(Action::Send(target, line));
+                    let text = shown(text).into_owned();
+                    let private = Message::Private { from: name, text };
+                    out.push(Action::Send(target, Rc::new(private)));
+                    Reply::Ok
                 }
-                None => self.reply(id, format_args!("! no such user {to}"), out),
+                None => Reply::Refused(format!("no such user {to}")),
             },
-            Command::Who => {
-                let room = &self.rooms[&me.room];
-                let mut names: Vec<&str> = room
-                    .members
-                    .iter()
-                    .map(|m| self.members[m.index()].name.as_str())
-                    .collect();
-                // Sorted as people read names: `alice, bob, Zed`.
-                names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), *name));
-                let line = format!("* in #{}: {}", room.name, names.join(", "));
-                self.reply(id, format_args!("{line}"), out);
-            }
-            Command::Join(room) => self.join_room(id, room, out),
-            Command::Rooms => {
-                let mut line = String::from("* rooms: ");
-                // In key order: sorted as people read them.
-                for (i, room) in self.rooms.values().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    let _ = write!(line, "{sep}{} ({})", room.name, room.members.len());
-                }
-                self.reply(id, format_args!("{line}"), out);
-            }
-            Command::Help => {
-                for help in HELP {
-                    self.reply(id, format_args!("* {help}"), out);
-                }
-            }
+            Command::Who => Reply::Who {
+                members: self.who(&room),
+                room: self.shown_room(&room),
+            },
+            Command::Join(new) => self.join_room(id, new, out),
+            // In key order: sorted as people read them.
+            Command::Rooms => Reply::Rooms(
+                self.rooms
+                    .values()
+                    .map(|room| (room.name.clone(), room.members.len()))
+                    .collect(),
+            ),
+            Command::Help => Reply::Help,
             Command::Quit => {
-                self.reply(id, format_args!("* bye"), out);
-                out.push(Action::Close(id));
                 self.remove(id, out);
+                Reply::Bye
             }
-            Command::Usage(usage) => self.reply(id, format_args!("! usage: {usage}"), out),
-            Command::Unknown(word) => {
-                self.reply(id, format_args!("! unknown command {word}"), out);
-            }
+            Command::Usage(usage) => Reply::Refused(format!("usage: {usage}")),
+            Command::Unknown(word) => Reply::Refused(format!("unknown command {word}")),
         }
     }
 
+    /// The room keyed `key` as it is shown (as its creator spelled it).
+    fn shown_room(&self, key: &str) -> String {
+        self.rooms
+            .get(key)
+            .map_or_else(|| key.to_string(), |room| room.name.clone())
+    }
+
+    /// The names in `room`, sorted as people read them: `alice, bob, Zed`.
+    fn who(&self, room: &str) -> Vec<String> {
+        let Some(room) = self.rooms.get(room) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = room
+            .members
+            .iter()
+            .map(|m| self.members[m.index()].name.clone())
+            .collect();
+        names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), name.clone()));
+        names
+    }
+
     /// `/nick NAME`.
-    fn nick(&mut self, id: MemberId, name: &str, out: &mut Vec<Action>) {
+    fn nick(&mut self, id: MemberId, name: &str, out: &mut Vec<Action>) -> Reply {
         if !is_valid_name(name) {
-            return self.reply(id, format_args!("! invalid name"), out);
+            return Reply::Refused("invalid name".to_string());
         }
         let me = &self.members[id.index()];
         if me.name == name {
-            return self.reply(id, format_args!("* you are now {name}"), out);
+            return Reply::Named(name.to_string());
         }
         // Names are unique whatever their case (`ann` and `ANN` are one
         // person to a reader); a member may change the case of its own.
@@ -306,37 +327,34 @@ impl ChatState {
             .get(&name_key(name))
             .is_some_and(|&owner| owner != id)
         {
-            return self.reply(id, format_args!("! name {name} is taken"), out);
+            return Reply::Refused(format!("name {name} is taken"));
         }
         let (old, room) = (me.name.clone(), me.room.clone());
         self.names.remove(&name_key(&old));
         self.names.insert(name_key(name), id);
         self.members[id.index()].name = name.to_string();
-        self.reply(id, format_args!("* you are now {name}"), out);
-        let notice = format(&mut self.scratch, format_args!("* {old} is now {name}"));
+        let notice = Message::Notice(format!("{old} is now {name}"));
         tell_room(&self.rooms, &room, Some(id), notice, out);
+        Reply::Named(name.to_string())
     }
 
     /// `/join ROOM`.
-    fn join_room(&mut self, id: MemberId, room: &str, out: &mut Vec<Action>) {
+    fn join_room(&mut self, id: MemberId, room: &str, out: &mut Vec<Action>) -> Reply {
         if !is_valid_name(room) {
-            return self.reply(id, format_args!("! invalid room name"), out);
+            return Reply::Refused("invalid room name".to_string());
         }
         let me = &self.members[id.index()];
         let key = name_key(room);
         if me.room != key {
             let (name, old) = (me.name.clone(), me.room.clone());
             self.exit(id);
-            let left = format(&mut self.scratch, format_args!("* {name} left"));
+            let left = Message::Notice(format!("{name} left"));
             tell_room(&self.rooms, &old, None, left, out);
             self.enter(id, room);
-            let joined = format(&mut self.scratch, format_args!("* {name} joined"));
+            let joined = Message::Notice(format!("{name} joined"));
             tell_room(&self.rooms, &key, Some(id), joined, out);
         }
-        // As the room is shown, which is as its creator spelled it.
-        let shown = self.rooms.get(&key).map_or(room, |r| r.name.as_str());
-        let line = format(&mut self.scratch, format_args!("* you are in #{shown}"));
-        out.push(Action::Send(id, line));
+        Reply::Entered(self.shown_room(&key))
     }
 
     /// Takes a member out of the chat and tells its room.
@@ -345,7 +363,7 @@ impl ChatState {
         self.exit(id);
         let member = self.members.remove(id.index());
         self.names.remove(&name_key(&member.name));
-        let left = format(&mut self.scratch, format_args!("* {} left", member.name));
+        let left = Message::Notice(format!("{} left", member.name));
         tell_room(&self.rooms, &room, None, left, out);
     }
 
@@ -384,41 +402,26 @@ impl ChatState {
             self.members[moved.index()].slot = slot;
         }
     }
-
-    /// One line to one member.
-    fn reply(&mut self, id: MemberId, args: fmt::Arguments<'_>, out: &mut Vec<Action>) {
-        let line = format(&mut self.scratch, args);
-        out.push(Action::Send(id, line));
-    }
 }
 
-/// One line, shared, to everyone in the room keyed `room` but `except`.
+/// One message, shared, to everyone in the room keyed `room` but `except`.
 fn tell_room(
     rooms: &BTreeMap<String, Room>,
     room: &str,
     except: Option<MemberId>,
-    line: Rc<[u8]>,
+    message: Message,
     out: &mut Vec<Action>,
 ) {
     let Some(room) = rooms.get(room) else {
         return;
     };
+    let message = Rc::new(message);
     out.reserve(room.members.len());
     for &member in &room.members {
         if Some(member) != except {
-            out.push(Action::Send(member, Rc::clone(&line)));
+            out.push(Action::Send(member, Rc::clone(&message)));
         }
     }
-}
-
-/// Formats one line into `scratch`, adds its `\n`, and freezes it into a
-/// shared buffer: one allocation, however many members it then goes to.
-fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
-    scratch.clear();
-    // Writing into a Vec cannot fail.
-    let _ = std::io::Write::write_fmt(scratch, args);
-    scratch.push(b'\n');
-    Rc::from(&scratch[..])
 }
 
 /// The key a name or a room is unique under: they differ only if they

@@ -1,5 +1,5 @@
-//! The chat state machine driven by plain calls: at least one test per row
-//! of the chat table in `docs/reference.md`, no sockets, no clock.
+//! The chat state machine driven by plain calls: one test per row of the
+//! chat table in `docs/reference.md` at least, no sockets, no clock.
 
 use std::collections::HashMap;
 
@@ -45,13 +45,10 @@ impl Harness {
         let mut heard = Heard::default();
         for action in self.actions.drain(..) {
             match action {
-                Action::Send(id, line) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let Some(text) = text.strip_suffix('\n') else {
-                        panic!("a line without its \\n: {text:?}");
-                    };
+                Action::Send(id, message) => {
+                    let text = message.line();
                     assert!(!text.contains('\n'), "one line per action: {text:?}");
-                    heard.lines.entry(id).or_default().push(text.to_string());
+                    heard.lines.entry(id).or_default().push(text);
                 }
                 Action::Close(id) => heard.closed.push(id),
             }
@@ -451,6 +448,50 @@ fn control_characters_do_not_reach_other_terminals() {
 }
 
 #[test]
+fn commands_answer_their_sender_with_a_structured_reply() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    h.chat.command(b, Command::Nick("bob"), &mut h.actions);
+    h.heard();
+    assert_eq!(
+        h.chat.command(a, Command::Nick("alice"), &mut h.actions),
+        Reply::Named("alice".into())
+    );
+    assert_eq!(h.heard().to(b), ["* guest-1 is now alice"]);
+    assert_eq!(
+        h.chat.command(a, Command::Nick("BOB"), &mut h.actions),
+        Reply::Refused("name BOB is taken".into())
+    );
+    assert_eq!(
+        h.chat.command(a, Command::Who, &mut h.actions),
+        Reply::Who {
+            room: "lobby".into(),
+            members: vec!["alice".into(), "bob".into()]
+        }
+    );
+    assert_eq!(
+        h.chat.command(a, Command::Say("hi"), &mut h.actions),
+        Reply::Ok
+    );
+    assert_eq!(h.heard().to(b), ["alice: hi"]);
+    assert_eq!(
+        h.chat.command(
+            a,
+            Command::Msg {
+                to: "nobody",
+                text: "x"
+            },
+            &mut h.actions
+        ),
+        Reply::Refused("no such user nobody".into())
+    );
+    assert!(
+        h.heard().to(a).is_empty(),
+        "the reply is returned, not sent"
+    );
+}
+
+#[test]
 fn an_action_cannot_pass_for_a_departure_or_a_rename() {
     let mut h = Harness::new();
     let (a, b) = (h.member(), h.member());
@@ -558,12 +599,10 @@ fn bidi_overrides_and_separators_do_not_reach_other_screens() {
 fn a_garbled_line_is_dropped_and_its_sender_told_why() {
     let mut h = Harness::new();
     let (a, b) = (h.member(), h.member());
-    h.chat.garbled(a, &mut h.actions);
-    let heard = h.heard();
-    assert_eq!(heard.to(a), [GARBLED]);
-    assert!(GARBLED.starts_with("! "));
+    let heard = h.frame(a, Frame::Garbled);
+    assert_eq!(heard.to(a), [format!("! {GARBLED}")]);
     assert!(heard.to(b).is_empty());
     h.leave(a, Departure::Disconnected);
-    h.chat.garbled(a, &mut h.actions);
-    assert_eq!(h.heard().recipients(), 0, "a member gone is told nothing");
+    let heard = h.frame(a, Frame::Garbled);
+    assert_eq!(heard.recipients(), 0, "a member gone is told nothing");
 }

@@ -15,15 +15,24 @@
 //! When a key command (BRK, IP, ...) arrives in the middle of a line, the
 //! client has put it in place of a byte the user typed: Debian's telnet
 //! does that to UTF-8 bytes before it is in binary mode (see the parent
-//! module). The line is dropped and reported as [`Item::Garbled`], so the
-//! user can be told why; the filter has by then asked for binary mode, so
-//! the next line arrives intact. A key pressed at the start of a line
+//! module). The line is dropped and reported as [`Frame::Garbled`], so
+//! the user can be told why; the filter has by then asked for binary mode,
+//! so the next line arrives intact. A key pressed at the start of a line
 //! (Ctrl-C on an empty line) garbles nothing.
 //!
 //! Results go to a callback, in order, as they are found: the replies too,
 //! so an answer to `DO TIMING-MARK` goes out before whatever the lines
 //! after it make the server say (until that answer, the client discards
 //! what it receives).
+//!
+//! ## Stopping part way
+//!
+//! The callback may stop the reading after any item (the member quit, or
+//! its input has done enough work for this loop turn). The reader then
+//! says how much of the input it consumed, and is left exactly as if it
+//! had been given only that much: the rest is for the loop to offer again
+//! later. That is possible because a frame always ends inside a run of
+//! plain data (at its `\n`), where the filter has no state but "data".
 
 use std::ops::ControlFlow;
 
@@ -35,11 +44,18 @@ use crate::proto::line::{Frame, LineFramer};
 pub enum Item<'a> {
     /// Telnet negotiation to send to the peer now.
     Reply([u8; 3]),
-    /// A line, or the reason one was dropped, as the framer says.
+    /// A line, or the reason one was dropped ([`Frame::Garbled`] among
+    /// them).
     Frame(Frame<'a>),
-    /// A line the peer's Telnet client garbled (a key command arrived in
-    /// its middle): dropped.
-    Garbled,
+}
+
+/// Why and where [`TelnetLines::feed`] stopped before the end of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped<B> {
+    /// What the callback said when it stopped.
+    pub why: B,
+    /// Bytes of the input consumed; the rest is to be offered again.
+    pub consumed: usize,
 }
 
 /// One connection's input: Telnet filter, line framer, and the start of
@@ -75,19 +91,20 @@ impl TelnetLines {
         self.filter.is_telnet()
     }
 
-    /// Reads `input` (all of it), handing every [`Item`] to `sink` in
-    /// order. If `sink` breaks, reading stops there and the break is
-    /// returned; the rest of the input is lost (the caller is done with
-    /// this connection, as after `/quit`).
+    /// Reads `input`, handing every [`Item`] to `sink` in order. If `sink`
+    /// breaks, reading stops right after that item: the break is returned
+    /// with how many bytes were consumed, and the rest of `input` is to be
+    /// fed again later.
     pub fn feed<B>(
         &mut self,
         input: &[u8],
         mut sink: impl FnMut(Item<'_>) -> ControlFlow<B>,
-    ) -> ControlFlow<B> {
+    ) -> ControlFlow<Stopped<B>> {
         let mut filter = std::mem::take(&mut self.filter);
-        let mut flow = ControlFlow::Continue(());
-        for event in filter.events(input) {
-            flow = match event {
+        let mut events = filter.events(input);
+        let mut stopped = None;
+        while let Some(event) = events.next() {
+            let flow = match event {
                 Event::Data(data) => self.push(data, &mut sink),
                 Event::Key(_) => {
                     // Typed bytes turned into a command mid-line; at the
@@ -95,29 +112,45 @@ impl TelnetLines {
                     self.garbled |= !self.pending.is_empty();
                     ControlFlow::Continue(())
                 }
-                Event::Reply(reply) => sink(Item::Reply(reply.bytes())),
+                Event::Reply(reply) => sink(Item::Reply(reply.bytes())).map_break(|why| (why, 0)),
             };
-            if flow.is_break() {
+            if let ControlFlow::Break((why, unread)) = flow {
+                // `unread` bytes of this event's data were not consumed.
+                stopped = Some(Stopped {
+                    why,
+                    consumed: events.consumed() - unread,
+                });
+                if unread > 0 {
+                    // Stopped inside a run of data: the filter's state
+                    // there is "data", whatever the run's end left.
+                    events.resume_in_data();
+                }
                 break;
             }
         }
         self.filter = filter;
-        flow
+        match stopped {
+            Some(stopped) => ControlFlow::Break(stopped),
+            None => ControlFlow::Continue(()),
+        }
     }
 
     /// Frames filtered data: complete lines where they lie, and the
-    /// unfinished one into `pending`.
+    /// unfinished one into `pending`. On a break, says how many bytes of
+    /// `data` it did not consume.
     fn push<B>(
         &mut self,
         mut data: &[u8],
         sink: &mut impl FnMut(Item<'_>) -> ControlFlow<B>,
-    ) -> ControlFlow<B> {
+    ) -> ControlFlow<(B, usize)> {
         while !data.is_empty() {
             if self.pending.is_empty() {
                 // No line begun: frame the data where it lies.
                 let mut lines = self.framer.lines(data);
-                for frame in &mut lines {
-                    sink(Item::Frame(frame))?;
+                while let Some(frame) = lines.next() {
+                    if let ControlFlow::Break(why) = sink(Item::Frame(frame)) {
+                        return ControlFlow::Break((why, data.len() - lines.consumed()));
+                    }
                 }
                 let used = lines.consumed();
                 // What is left is the start of a line short enough to wait
@@ -136,16 +169,20 @@ impl TelnetLines {
             };
             self.pending.extend_from_slice(&data[..take]);
             data = &data[take..];
+            // At most one frame: only the last byte of `pending` may end
+            // a line.
             let mut lines = self.framer.lines(&self.pending);
-            for frame in &mut lines {
-                let item = match std::mem::take(&mut self.garbled) {
-                    true => Item::Garbled,
-                    false => Item::Frame(frame),
-                };
-                sink(item)?;
-            }
+            let frame = lines.next();
             let used = lines.consumed();
+            let flow = match frame {
+                Some(_) if std::mem::take(&mut self.garbled) => sink(Item::Frame(Frame::Garbled)),
+                Some(frame) => sink(Item::Frame(frame)),
+                None => ControlFlow::Continue(()),
+            };
             self.pending.drain(..used);
+            if let ControlFlow::Break(why) = flow {
+                return ControlFlow::Break((why, data.len()));
+            }
         }
         ControlFlow::Continue(())
     }
@@ -156,7 +193,7 @@ mod tests {
     use super::*;
 
     /// Items as owned values, with replies as their bytes.
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     enum Owned {
         Reply([u8; 3]),
         Line(String),
@@ -165,19 +202,25 @@ mod tests {
         Garbled,
     }
 
+    fn own(item: Item<'_>) -> Owned {
+        match item {
+            Item::Reply(bytes) => Owned::Reply(bytes),
+            Item::Frame(Frame::Line(text)) => Owned::Line(text.to_string()),
+            Item::Frame(Frame::TooLong) => Owned::TooLong,
+            Item::Frame(Frame::InvalidUtf8) => Owned::InvalidUtf8,
+            Item::Frame(Frame::Garbled) => Owned::Garbled,
+        }
+    }
+
+    /// Feeds `chunks` whole; returns the items and the most memory the
+    /// unfinished line ever held.
     fn feed(max_line: usize, chunks: &[&[u8]]) -> (Vec<Owned>, usize) {
         let mut reader = TelnetLines::new(max_line);
         let mut items = Vec::new();
         let mut most_pending = 0;
         for chunk in chunks {
-            let flow: ControlFlow<()> = reader.feed(chunk, |item| {
-                items.push(match item {
-                    Item::Reply(bytes) => Owned::Reply(bytes),
-                    Item::Frame(Frame::Line(text)) => Owned::Line(text.to_string()),
-                    Item::Frame(Frame::TooLong) => Owned::TooLong,
-                    Item::Frame(Frame::InvalidUtf8) => Owned::InvalidUtf8,
-                    Item::Garbled => Owned::Garbled,
-                });
+            let flow: ControlFlow<Stopped<()>> = reader.feed(chunk, |item| {
+                items.push(own(item));
                 ControlFlow::Continue(())
             });
             assert!(flow.is_continue());
@@ -209,13 +252,61 @@ mod tests {
         );
     }
 
+    /// A stream with every case: plain lines, CR LF, CR NUL, a garbled
+    /// line, replies, a literal 255, a line over the limit.
+    fn every_case() -> Vec<u8> {
+        [
+            FIRST,
+            SECOND,
+            b"plain\r\n",
+            b"a\r\0b\n",
+            b"\xff\xff\n",
+            b"\xff\xfd\x06x\ry\nz\n",
+            &[b'x'; 40],
+            b"\n",
+            b"q\n\0r\r\n",
+            b"end\n",
+        ]
+        .concat()
+    }
+
     #[test]
     fn the_same_in_any_chunking() {
-        let stream = [FIRST, SECOND, b"plain\r\n"].concat();
-        let (whole, _) = feed(100, &[&stream]);
+        let stream = every_case();
+        let (whole, _) = feed(16, &[&stream]);
+        assert!(whole.contains(&Owned::TooLong) && whole.contains(&Owned::Garbled));
         for size in 1..stream.len() {
             let chunks: Vec<&[u8]> = stream.chunks(size).collect();
-            assert_eq!(feed(100, &chunks).0, whole, "chunks of {size}");
+            assert_eq!(feed(16, &chunks).0, whole, "chunks of {size}");
+        }
+    }
+
+    #[test]
+    fn stopped_after_any_item_it_resumes_where_it_stopped() {
+        let stream = every_case();
+        let (whole, _) = feed(16, &[&stream]);
+        for stop_after in 1..whole.len() {
+            // Stop after `stop_after` items, then feed what was not
+            // consumed, as the loop does with held input.
+            let mut reader = TelnetLines::new(16);
+            let mut items = Vec::new();
+            let flow = reader.feed(&stream, |item| {
+                items.push(own(item));
+                match items.len() == stop_after {
+                    true => ControlFlow::Break("enough"),
+                    false => ControlFlow::Continue(()),
+                }
+            });
+            let ControlFlow::Break(Stopped { why, consumed }) = flow else {
+                panic!("did not stop after {stop_after} items");
+            };
+            assert_eq!(why, "enough");
+            let flow: ControlFlow<Stopped<()>> = reader.feed(&stream[consumed..], |item| {
+                items.push(own(item));
+                ControlFlow::Continue(())
+            });
+            assert!(flow.is_continue());
+            assert_eq!(items, whole, "stopped after {stop_after} items");
         }
     }
 
@@ -254,20 +345,5 @@ mod tests {
         let (items, most_pending) = feed(16, &[b"abc", &long, &long, b"\nnext\n"]);
         assert_eq!(items, [Owned::TooLong, line("next")]);
         assert!(most_pending <= 2 * (16 + 2), "kept {most_pending} bytes");
-    }
-
-    #[test]
-    fn a_break_stops_reading() {
-        let mut reader = TelnetLines::new(100);
-        let mut seen = Vec::new();
-        let flow = reader.feed(b"one\ntwo\nthree\n", |item| {
-            seen.push(format!("{item:?}"));
-            match seen.len() {
-                2 => ControlFlow::Break("quit"),
-                _ => ControlFlow::Continue(()),
-            }
-        });
-        assert_eq!(flow, ControlFlow::Break("quit"));
-        assert_eq!(seen.len(), 2);
     }
 }
