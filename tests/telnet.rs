@@ -235,11 +235,24 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        let tmux = |args: &[&str]| {
+            Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(args)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+        };
+        // Where its socket is, to remove it after: tmux leaves it behind.
+        let socket = tmux(&["display-message", "-p", "#{socket_path}"])
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
         // Ends telnet with it.
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .stderr(Stdio::null())
-            .status();
+        let _ = tmux(&["kill-server"]);
+        if let Ok(socket) = socket.as_deref() {
+            if socket.contains(&self.socket) {
+                let _ = std::fs::remove_file(socket);
+            }
+        }
     }
 }
 
