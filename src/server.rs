@@ -106,6 +106,12 @@ pub struct ServerArgs {
     #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_outbuf: u64,
 
+    /// Event loops, one per thread, each with its own listening socket on
+    /// the same port (SO_REUSEPORT: the kernel spreads connections); 0 =
+    /// one per CPU core.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub workers: u32,
+
     /// Options of the loop itself.
     #[command(flatten)]
     pub loop_args: LoopArgs,
