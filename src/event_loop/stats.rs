@@ -22,6 +22,9 @@ pub struct Stats {
     pub refused: u64,
     /// Bytes read from peers.
     pub bytes_in: u64,
+    /// Of those, bytes read and dropped unseen because their connection
+    /// was closing (what a close reads so the peer gets no reset).
+    pub discarded: u64,
     /// Bytes written to peers.
     pub bytes_out: u64,
     /// Loop turns (calls to `poll`).
@@ -50,6 +53,9 @@ impl fmt::Display for Stats {
             self.turns,
             self.events
         )?;
+        if self.discarded > 0 {
+            write!(f, " discarded={}", self.discarded)?;
+        }
         if self.datagrams_in > 0 || self.dropped > 0 {
             write!(
                 f,
@@ -62,7 +68,7 @@ impl fmt::Display for Stats {
 }
 
 /// How many counters a board slot holds.
-const COUNTERS: usize = 10;
+const COUNTERS: usize = 11;
 
 /// One loop's counters, readable from other threads. Aligned to a cache
 /// line so two loops' slots never share one.
@@ -135,6 +141,7 @@ impl Stats {
             self.datagrams_in,
             self.datagrams_out,
             self.dropped,
+            self.discarded,
         ]
     }
 
@@ -150,6 +157,7 @@ impl Stats {
             datagrams_in: v[7],
             datagrams_out: v[8],
             dropped: v[9],
+            discarded: v[10],
         }
     }
 
