@@ -43,6 +43,8 @@
 //!   over bytes.
 //!   - `proto/echo.rs`: every byte back.
 //!   - `proto/line.rs`: the line framer every line protocol shares.
+//!   - `proto/telnet.rs`: the Telnet filter in front of chat's framer, so
+//!     `telnet` users are served as well as `nc` users.
 //!   - `proto/chat/`: the chat server: `command.rs` parses a line,
 //!     `state.rs` is the chat (members, names, rooms) with no sockets, and
 //!     `mod.rs` adapts it to the loop.
