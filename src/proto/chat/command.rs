@@ -50,7 +50,7 @@ pub enum Command<'a> {
 pub const HELP: &[&str] = &[
     "commands:",
     "  /nick NAME        change your name (1-32 of A-Z a-z 0-9 _ -)",
-    "  /me ACTION        say what you do; the room sees * NAME *ACTION* (an action)",
+    "  /me ACTION        say what you do: * NAME ACTION",
     "  /msg NAME TEXT    private message, to anyone in any room",
     "  /who              who is in your room",
     "  /join ROOM        move to ROOM (created if needed)",

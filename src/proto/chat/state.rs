@@ -249,12 +249,17 @@ impl ChatState {
                 Reply::Ok
             }
             Command::Me(action) => {
-                // `* NAME *ACTION*`, not `* NAME ACTION`: otherwise
-                // `/me left` would read as the server's `* NAME left`,
-                // and `/me is now admin` as a rename. No server notice
-                // ends with `*` (names cannot contain one), so a `* `
-                // line that does is an action, whatever its words.
-                let notice = Message::Notice(format!("{name} *{}*", shown(action)));
+                let action = shown(action);
+                // `* NAME ACTION`, as IRC shows it, unless ACTION would
+                // read as the server's own words about NAME (`/me left`,
+                // `/me is now admin`): then `* NAME *ACTION*`. No server
+                // notice ends with `*` (names cannot contain one), so such
+                // an action cannot pass for a departure or a rename.
+                let notice = if reads_like_a_notice(&action) {
+                    Message::Notice(format!("{name} *{action}*"))
+                } else {
+                    Message::Notice(format!("{name} {action}"))
+                };
                 tell_room(&self.rooms, &room, Some(id), notice, out);
                 Reply::Ok
             }
@@ -425,6 +430,14 @@ fn tell_room(
 }
 
 /// The key a name or a room is unique under: they differ only if they
+/// Whether an action's words are the server's own about a member: `left`,
+/// `joined`, `is now NAME` (whatever their case or spacing).
+fn reads_like_a_notice(action: &str) -> bool {
+    let words = action.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = words.to_lowercase();
+    words == "left" || words == "joined" || words.starts_with("is now")
+}
+
 /// differ in more than ASCII case (both are ASCII by the name rules).
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
