@@ -11,7 +11,7 @@ use log::LevelFilter;
 
 use crate::client::ClientArgs;
 use crate::load::args::LoadArgs;
-use crate::process::seconds;
+use crate::process::{seconds, socket_addr};
 use crate::server::{LoopArgs, ServerArgs, UdpArgs};
 
 /// A single-threaded epoll/kqueue event loop, and the servers that run on it.
@@ -113,7 +113,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct EchoArgs {
     /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:7000", value_name = "ADDR", value_parser = socket_addr)]
     pub bind: SocketAddr,
     /// Options every server shares.
     #[command(flatten)]
@@ -124,7 +124,7 @@ pub struct EchoArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ChatArgs {
     /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7001", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:7001", value_name = "ADDR", value_parser = socket_addr)]
     pub bind: SocketAddr,
     /// Longest line a client may send, in bytes (without the `\n`); a
     /// longer one is answered with an error and dropped.
@@ -134,7 +134,7 @@ pub struct ChatArgs {
     /// page at /, a WebSocket speaking these lines at /ws, and Socket.IO
     /// at /socket.io/. Off by default; port 0 picks a free port. Its
     /// readiness line (`listening on http://...`) follows the TCP one.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = socket_addr)]
     pub web: Option<SocketAddr>,
     /// Options every server shares.
     #[command(flatten)]
@@ -145,7 +145,7 @@ pub struct ChatArgs {
 #[derive(Debug, Clone, Args)]
 pub struct HttpArgs {
     /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR", value_parser = socket_addr)]
     pub bind: SocketAddr,
     /// Close a connection whose request head has begun but not ended
     /// after this many seconds, with 408 (0 = never). This is what
@@ -167,7 +167,7 @@ pub struct HttpArgs {
 #[derive(Debug, Clone, Args)]
 pub struct UdpEchoArgs {
     /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:7002", value_name = "ADDR")]
+    #[arg(long, default_value = "127.0.0.1:7002", value_name = "ADDR", value_parser = socket_addr)]
     pub bind: SocketAddr,
     /// The UDP server's options.
     #[command(flatten)]
@@ -293,6 +293,9 @@ mod tests {
             &["reactor", "echo", "--max-conns", "-1"][..],
             &["reactor", "echo", "--max-conns", "0"],
             &["reactor", "echo", "--bind", "nowhere"],
+            &["reactor", "echo", "--bind", "[::1%999]:0"],
+            &["reactor", "chat", "--web", "[::1%1]:0"],
+            &["reactor", "echo", "--max-outbuf", "0"],
             &["reactor", "echo", "--idle-timeout", "soon"],
             &["reactor", "echo", "--idle-timeout", "18446744073709551615"],
             &[

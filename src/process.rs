@@ -81,11 +81,52 @@ pub fn seconds_or_off(secs: u64) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(secs))
 }
 
+/// The parser for options in bytes that must be at least 1. Its range is
+/// written out to the top, `1..=18446744073709551615`, so the error for
+/// `0` states exactly the range that is accepted (clap prints an open
+/// range `1..` as `1..18446744073709551615`, which reads as if the top
+/// were refused).
+pub fn bytes_at_least_one() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(1..=u64::MAX)
+}
+
+/// Parses an address to listen on, `IP:PORT`, and refuses an IPv6 zone
+/// (`%eth0`, `%2`) where it means nothing. A zone names the interface a
+/// link-local address (`fe80::/10`) belongs to; on any other address the
+/// kernel ignores it, so `[::1%999]:0` would bind `[::1]:0` and the typo
+/// would pass unseen.
+pub fn socket_addr(text: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = text
+        .parse()
+        .map_err(|_| "expected IP:PORT, e.g. 127.0.0.1:7000 or [::1]:7000".to_string())?;
+    check_zone(addr)?;
+    Ok(addr)
+}
+
+/// A zone (scope id) is allowed on a link-local IPv6 address only.
+fn check_zone(addr: SocketAddr) -> Result<(), String> {
+    let SocketAddr::V6(v6) = addr else {
+        return Ok(());
+    };
+    let link_local = (v6.ip().segments()[0] & 0xffc0) == 0xfe80;
+    if v6.scope_id() != 0 && !link_local {
+        return Err(format!(
+            "the zone %{} is only for a link-local address (fe80::/10), and {} is not one; \
+             drop the %{}",
+            v6.scope_id(),
+            v6.ip(),
+            v6.scope_id()
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `text` has the shape `HOST:PORT` with a valid port. The name
 /// is resolved later, when the command starts: a name that does not
 /// resolve is a runtime error (exit 1), not a usage error.
 pub fn host_and_port(text: &str) -> Result<String, String> {
-    if text.parse::<SocketAddr>().is_ok() {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        check_zone(addr)?;
         return Ok(text.to_string());
     }
     match text.rsplit_once(':') {
@@ -93,5 +134,24 @@ pub fn host_and_port(text: &str) -> Result<String, String> {
             Ok(text.to_string())
         }
         _ => Err("expected HOST:PORT, e.g. 127.0.0.1:7000 or localhost:7001".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zone_is_refused_except_on_a_link_local_address() {
+        assert!(socket_addr("[::1%999]:0").is_err());
+        assert!(socket_addr("[2001:db8::1%1]:80").is_err());
+        assert!(host_and_port("[::1%3]:7000").is_err());
+        assert_eq!(
+            socket_addr("[fe80::1%2]:0").map(|a| a.to_string()),
+            Ok("[fe80::1%2]:0".to_string())
+        );
+        assert!(socket_addr("[::1]:0").is_ok());
+        assert!(socket_addr("127.0.0.1:7000").is_ok());
+        assert!(socket_addr("nowhere").is_err());
     }
 }

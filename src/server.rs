@@ -11,7 +11,9 @@ use log::info;
 
 use crate::event_loop::datagram::{BufferSizes, DEFAULT_SOCKET_BUFFER};
 use crate::event_loop::{Config, Protocol, Reactor, SCRATCH_SIZE};
-use crate::process::{announce, raise_fd_limit, seconds, seconds_or_off, Failure};
+use crate::process::{
+    announce, bytes_at_least_one, raise_fd_limit, seconds, seconds_or_off, Failure,
+};
 
 /// A listening address, and what the readiness line calls it (`tcp`,
 /// `http`, `udp`).
@@ -104,7 +106,7 @@ pub struct ServerArgs {
 
     /// Most bytes queued for one connection that does not read what it is
     /// sent. Echo and HTTP then stop reading from it; chat disconnects it.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = bytes_at_least_one())]
     pub max_outbuf: u64,
 
     /// Event loops, one per thread, each with its own listening socket on
@@ -123,7 +125,7 @@ pub struct ServerArgs {
 pub struct UdpArgs {
     /// Most bytes of replies kept while the socket cannot take them at
     /// once; replies beyond it are dropped and counted.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = bytes_at_least_one())]
     pub max_outbuf: u64,
 
     /// The socket's kernel receive buffer: datagrams that arrive while the

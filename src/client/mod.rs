@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::event_loop::{Config, Handle, Io, Protocol, Reactor};
 use clap::Args;
 
-use crate::process::{host_and_port, resolve, Failure, MAX_SECONDS};
+use crate::process::{bytes_at_least_one, host_and_port, resolve, Failure, MAX_SECONDS};
 
 /// Writes bytes from the server to stdout at once (a prompt without a
 /// newline must show too). Returns false when stdout is gone (a closed
@@ -82,7 +82,7 @@ pub struct ClientArgs {
     )]
     pub window: u64,
     /// Most bytes queued for the server before stdin is left unread.
-    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = bytes_at_least_one())]
     pub max_outbuf: u64,
 }
 
