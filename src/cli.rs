@@ -296,6 +296,21 @@ mod tests {
             &["reactor", "echo", "--bind", "[::1%999]:0"],
             &["reactor", "chat", "--web", "[::1%1]:0"],
             &["reactor", "echo", "--max-outbuf", "0"],
+            &[
+                "reactor",
+                "client",
+                "--connect-timeout",
+                "-1",
+                "127.0.0.1:1",
+            ],
+            &[
+                "reactor",
+                "client",
+                "--udp",
+                "--connect-timeout",
+                "1",
+                "127.0.0.1:1",
+            ],
             &["reactor", "echo", "--idle-timeout", "soon"],
             &["reactor", "echo", "--idle-timeout", "18446744073709551615"],
             &[

@@ -2,10 +2,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::{TcpListener, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, UdpSocket};
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -279,4 +281,192 @@ fn a_name_that_does_not_resolve_is_a_runtime_error() {
         errors[0].contains("cannot resolve no-such-host.invalid:1"),
         "{stderr}"
     );
+}
+
+/// A server that says `hello` and shuts down its sending side at once,
+/// then reads everything it is sent; returns its address and, at the end,
+/// what it received.
+fn hello_then_half_close() -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        stream.write_all(b"hello\n").expect("hello");
+        stream.shutdown(Shutdown::Write).expect("half-close");
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).expect("read to the end");
+        all
+    });
+    (addr, server)
+}
+
+#[test]
+fn a_server_that_stops_sending_first_still_gets_all_of_stdin() {
+    let (addr, server) = hello_then_half_close();
+    let input = random_bytes(44, 10 * 1024 * 1024);
+    let out = client(&[&addr.to_string()], input.clone());
+    let received = server.join().expect("server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.stdout, b"hello\n");
+    assert_eq!(
+        received.len(),
+        input.len(),
+        "the server got only part of stdin"
+    );
+    assert!(received == input, "bytes differ");
+}
+
+#[test]
+fn stdin_the_server_does_not_take_is_an_error() {
+    // Says hello, stops sending, reads 64 KiB and goes away for good.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream.write_all(b"hello\n").expect("hello");
+        stream.shutdown(Shutdown::Write).expect("half-close");
+        let mut some = vec![0; 64 * 1024];
+        stream.read_exact(&mut some).expect("read 64 KiB");
+    });
+    let out = client(&[&addr.to_string()], random_bytes(45, 10 * 1024 * 1024));
+    server.join().expect("server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(&addr.to_string()), "{stderr}");
+}
+
+/// A listener whose backlog is full and which never accepts: the kernel
+/// drops further SYNs, so a new connect waits for the client's own
+/// patience. Returns the listener (keep it) and the connections that fill
+/// it.
+fn black_hole() -> (socket2::Socket, Vec<socket2::Socket>) {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    let any_port: SocketAddr = "127.0.0.1:0".parse().expect("address");
+    listener.bind(&any_port.into()).expect("bind");
+    listener.listen(0).expect("listen");
+    let addr: SockAddr = listener.local_addr().expect("addr");
+    let mut filling = Vec::new();
+    loop {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        match socket.connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(()) => filling.push(socket),
+            // This one's SYN was dropped: the backlog is full.
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return (listener, filling),
+            Err(e) => panic!("filling the backlog: {e}"),
+        }
+        assert!(filling.len() < 64, "the backlog never filled");
+    }
+}
+
+#[test]
+fn a_connect_nobody_answers_gives_up_after_connect_timeout() {
+    let (listener, _filling) = black_hole();
+    let addr = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .expect("addr")
+        .to_string();
+    let started = Instant::now();
+    let out = client(&["--connect-timeout", "1", &addr], b"hi\n".to_vec());
+    let waited = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "gave up after {waited:?}: {stderr}"
+    );
+    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(
+        errors,
+        [format!(
+            "error: cannot connect to {addr}: no answer within 1 s (--connect-timeout)"
+        )],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn connect_timeout_is_ten_seconds_unless_told() {
+    let (status, stdout, _) = run_to_exit(&["client", "--help"]);
+    assert_eq!(status.code(), Some(0));
+    let line = stdout
+        .lines()
+        .skip_while(|l| !l.contains("--connect-timeout"))
+        .take_while(|l| !l.trim_start().starts_with("--max") && !l.trim_start().starts_with("-h"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(line.contains("[default: 10]"), "{stdout}");
+}
+
+/// Whether `O_NONBLOCK` is set on our descriptor `fd`, as
+/// `/proc/self/fdinfo` shows it (flags in octal).
+fn nonblocking(fd: i32) -> bool {
+    const O_NONBLOCK: u32 = 0o4000;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).expect("fdinfo");
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        .expect("flags");
+    flags & O_NONBLOCK != 0
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_ctrl_c_leaves_stdin_blocking_as_it_found_it() {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::AsRawFd;
+    // A server that accepts and never reads: the client's queue fills,
+    // so the first Ctrl-C has output it cannot flush.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let holding = thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    // stdin is a pipe whose reading end we keep too: O_NONBLOCK belongs
+    // to the open pipe, shared by every copy, as a terminal's is.
+    let (reader, mut writer) = std::io::pipe().expect("pipe");
+    let ours = reader.try_clone().expect("clone");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reactor"))
+        .args(["client", &addr.to_string()])
+        .stdin(Stdio::from(reader))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start client");
+    let feeding = thread::spawn(move || {
+        let chunk = vec![b'z'; 64 * 1024];
+        while writer.write_all(&chunk).is_ok() {}
+    });
+    let _held = holding.join().expect("accept thread").expect("accept");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let pid = child.id().to_string();
+    // The client has stdin registered, non-blocking, by the time it
+    // handles a signal.
+    Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    let first = log.next().expect("a log line").expect("UTF-8");
+    assert!(first.contains("SIGINT: shutting down"), "{first}");
+    assert!(
+        nonblocking(ours.as_raw_fd()),
+        "stdin was never made non-blocking"
+    );
+    Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    let status = wait_bounded(child).status;
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        !nonblocking(ours.as_raw_fd()),
+        "the client left stdin non-blocking"
+    );
+    drop(ours);
+    let _ = feeding.join();
 }

@@ -24,7 +24,9 @@ use std::time::Duration;
 use crate::event_loop::{Config, Handle, Io, Protocol, Reactor};
 use clap::Args;
 
-use crate::process::{bytes_at_least_one, host_and_port, resolve, Failure, MAX_SECONDS};
+use crate::process::{
+    bytes_at_least_one, host_and_port, resolve, seconds, seconds_or_off, Failure, MAX_SECONDS,
+};
 
 /// Writes bytes from the server to stdout at once (a prompt without a
 /// newline must show too). Returns false when stdout is gone (a closed
@@ -84,6 +86,17 @@ pub struct ClientArgs {
     /// Most bytes queued for the server before stdin is left unread.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = bytes_at_least_one())]
     pub max_outbuf: u64,
+    /// Seconds a TCP connect may take before the client gives up with an
+    /// error (0 = as long as the kernel allows, minutes on Linux).
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "SECS",
+        value_parser = seconds(),
+        allow_negative_numbers = true,
+        conflicts_with = "udp"
+    )]
+    pub connect_timeout: u64,
 }
 
 /// Runs the client `args` describe until it is done.
@@ -100,7 +113,8 @@ pub fn run(args: &ClientArgs) -> Result<(), Failure> {
         max_outbuf: usize::try_from(args.max_outbuf).unwrap_or(usize::MAX),
         ..Config::default()
     };
-    run_client(config, tcp::TcpClient::new(server))
+    let connect_timeout = seconds_or_off(args.connect_timeout);
+    run_client(config, tcp::TcpClient::new(server, connect_timeout))
 }
 
 /// One loop, one client, until it stops itself (or Ctrl-C).

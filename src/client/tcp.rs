@@ -13,10 +13,24 @@
 //!    flushed; the server sees end-of-file and can still answer.
 //! 5. The server closes: everything it sent has been printed; the client
 //!    stops, exit status 0. A reset or error: one `error:` line, status 1.
+//!
+//! The two directions end independently, as TCP lets them. A server may
+//! finish first (say hello, then shut down its write half) and still read
+//! what we send: then the client keeps copying stdin until it ends, as
+//! `nc -N` does, and only then closes. Stopping at the server's
+//! end-of-file would drop the rest of stdin on the floor and still exit 0.
+//! If the server goes away for good instead, the next write fails, and
+//! that is an error: input that could not be delivered.
+//!
+//! A connect that nobody answers (a SYN dropped by a full backlog or a
+//! firewall) would wait for the kernel's own timeout, minutes on Linux;
+//! `--connect-timeout` bounds it with a timer of the client's own.
 
+use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use crate::event_loop::{CloseReason, ConnId, Handle, Io, NoTimer, Protocol, Readiness};
+use crate::event_loop::{CloseReason, ConnId, Handle, Io, Protocol, Readiness, TimerId};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
@@ -41,6 +55,22 @@ enum Input {
     Ended,
 }
 
+/// Where the server is with its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FromServer {
+    /// It may send more.
+    Open,
+    /// It shut down its write half: it sends no more, but may still read.
+    Ended,
+}
+
+/// The client's one timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpTimer {
+    /// `--connect-timeout` passed and the connect has not completed.
+    Connect,
+}
+
 /// The TCP client protocol.
 #[derive(Debug)]
 pub struct TcpClient {
@@ -48,25 +78,37 @@ pub struct TcpClient {
     conn: Option<ConnId>,
     stdin: Option<Stdin>,
     input: Input,
+    from_server: FromServer,
+    /// `--connect-timeout` (`None`: the kernel's own).
+    connect_timeout: Option<Duration>,
+    /// The connect timer, armed until the connect completes.
+    connect_timer: Option<TimerId>,
     /// How the run ended: `None` while running.
     outcome: Option<Result<(), String>>,
 }
 
+type TcpIo = Io<TcpTimer>;
+
 impl TcpClient {
-    /// A client for `server`; nothing happens until [`start`](Self::start).
-    pub fn new(server: SocketAddr) -> TcpClient {
+    /// A client for `server` that gives up a connect after
+    /// `connect_timeout` (`None`: when the kernel does); nothing happens
+    /// until [`start`](Self::start).
+    pub fn new(server: SocketAddr, connect_timeout: Option<Duration>) -> TcpClient {
         TcpClient {
             server,
             conn: None,
             stdin: None,
             input: Input::WaitingForConnect,
+            from_server: FromServer::Open,
+            connect_timeout,
+            connect_timer: None,
             outcome: None,
         }
     }
 
     /// Copies what stdin has to the socket, within the budget and the
     /// queue bound.
-    fn pump_stdin(&mut self, io: &mut Io) {
+    fn pump_stdin(&mut self, io: &mut TcpIo) {
         let (Some(conn), Some(stdin)) = (self.conn, self.stdin.as_mut()) else {
             return;
         };
@@ -84,7 +126,11 @@ impl TcpClient {
                 Ok(StdinRead::WouldBlock) => return,
                 Ok(StdinRead::Eof) => {
                     self.input = Input::Ended;
-                    io.shutdown_write(conn);
+                    match self.from_server {
+                        FromServer::Open => io.shutdown_write(conn),
+                        // Both sides are done: close once the rest is sent.
+                        FromServer::Ended => io.close(conn, CloseReason::PeerClosed),
+                    }
                     return;
                 }
                 Err(e) => {
@@ -96,7 +142,7 @@ impl TcpClient {
         io.revisit_source(STDIN);
     }
 
-    fn finish(&mut self, io: &mut Io, outcome: Result<(), String>) {
+    fn finish(&mut self, io: &mut TcpIo, outcome: Result<(), String>) {
         if self.outcome.is_none() {
             self.outcome = Some(outcome);
         }
@@ -109,21 +155,33 @@ impl TcpClient {
 }
 
 impl Protocol for TcpClient {
-    type Timer = NoTimer;
+    type Timer = TcpTimer;
 
-    fn on_open(&mut self, io: &mut Io, _conn: ConnId) {
+    fn on_open(&mut self, io: &mut TcpIo, _conn: ConnId) {
+        if let Some(timer) = self.connect_timer.take() {
+            io.cancel_timer(timer);
+        }
         self.input = Input::Copying;
         self.pump_stdin(io);
     }
 
-    fn on_input(&mut self, io: &mut Io, _conn: ConnId, input: &[u8]) -> usize {
+    fn on_input(&mut self, io: &mut TcpIo, _conn: ConnId, input: &[u8]) -> usize {
         if !print(input) {
             self.finish(io, Ok(()));
         }
         input.len()
     }
 
-    fn on_closed(&mut self, io: &mut Io, _conn: ConnId, reason: &CloseReason) {
+    /// The server sent its last byte. If stdin has ended too, close;
+    /// otherwise keep sending it (the server may still be reading).
+    fn on_peer_closed(&mut self, io: &mut TcpIo, conn: ConnId) {
+        self.from_server = FromServer::Ended;
+        if self.input == Input::Ended {
+            io.close(conn, CloseReason::PeerClosed);
+        }
+    }
+
+    fn on_closed(&mut self, io: &mut TcpIo, _conn: ConnId, reason: &CloseReason) {
         let outcome = match reason {
             CloseReason::ConnectFailed(e) => Err(format!("cannot connect to {}: {e}", self.server)),
             CloseReason::Error(e) => Err(format!("connection to {} failed: {e}", self.server)),
@@ -138,28 +196,50 @@ impl Protocol for TcpClient {
         self.finish(io, outcome);
     }
 
-    fn on_source(&mut self, io: &mut Io, _source: usize, _ready: Readiness) {
+    fn on_source(&mut self, io: &mut TcpIo, _source: usize, _ready: Readiness) {
         self.pump_stdin(io);
     }
 
-    fn on_wake(&mut self, io: &mut Io) {
+    fn on_wake(&mut self, io: &mut TcpIo) {
         self.pump_stdin(io);
     }
 
-    fn on_drained(&mut self, io: &mut Io, _conn: ConnId) {
+    fn on_drained(&mut self, io: &mut TcpIo, _conn: ConnId) {
         if self.input == Input::Paused {
             self.pump_stdin(io);
+        }
+    }
+
+    /// The connect did not complete in time: give up on it, as the kernel
+    /// would, only sooner.
+    fn on_timer(&mut self, io: &mut TcpIo, timer: TcpTimer) {
+        match timer {
+            TcpTimer::Connect => {
+                self.connect_timer = None;
+                let (Some(conn), Input::WaitingForConnect) = (self.conn, self.input) else {
+                    return;
+                };
+                let secs = self.connect_timeout.map_or(0, |t| t.as_secs());
+                let timed_out = io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no answer within {secs} s (--connect-timeout)"),
+                );
+                io.close(conn, CloseReason::ConnectFailed(timed_out));
+            }
         }
     }
 }
 
 impl Client for TcpClient {
     /// Starts the connect and opens stdin.
-    fn start(&mut self, io: &mut Io, handle: Handle) -> Result<(), Failure> {
+    fn start(&mut self, io: &mut TcpIo, handle: Handle) -> Result<(), Failure> {
         let conn = io
             .connect(self.server)
             .map_err(|e| format!("cannot connect to {}: {e}", self.server))?;
         self.conn = Some(conn);
+        self.connect_timer = self
+            .connect_timeout
+            .map(|after| io.set_timer(after, TcpTimer::Connect));
         let stdin =
             Stdin::open(io, STDIN, handle).map_err(|e| format!("cannot read stdin: {e}"))?;
         self.stdin = Some(stdin);
