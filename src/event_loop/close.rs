@@ -30,6 +30,10 @@ impl<T> Io<T> {
                     return self.remove(id, reason);
                 }
                 conn.begin_closing(id, reason);
+                // The close gets its own time to flush, counted from now:
+                // a peer quiet for a while (paused, say) must not find its
+                // close already overdue and its output dropped at once.
+                conn.last_activity = self.now;
                 if conn.output.is_empty() {
                     self.output_drained(id);
                 } else {

@@ -1,5 +1,6 @@
 //! The loop's own mechanics, tested turn by turn over real loopback
-//! sockets: the read budget with its still-ready list, and backpressure.
+//! sockets: the read budget with its still-ready list, backpressure, a
+//! stale event for a reused slot, and the time a close gets.
 //! These drive `Reactor::turn` directly, so they can look at the loop
 //! between turns instead of only at what comes out of a socket.
 
@@ -231,6 +232,76 @@ fn held_input_is_offered_again_next_turn_without_new_bytes() -> TestResult {
     assert!(
         per_turn.iter().all(|&n| n <= 1),
         "lines per turn {per_turn:?}"
+    );
+    Ok(())
+}
+
+/// The id of the one connection the loop holds.
+fn only_connection(reactor: &Reactor<Recorder>) -> Result<ConnId, Box<dyn Error>> {
+    let ids = reactor.io.conns.ids();
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        _ => Err(format!("expected one connection, found {ids:?}").into()),
+    }
+}
+
+#[test]
+fn a_stale_event_for_a_reused_slot_does_not_reach_the_new_connection() -> TestResult {
+    let (mut reactor, addr) = listening(Config::default(), Recorder::default())?;
+    let first = StdStream::connect(addr)?;
+    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1)?;
+    let old = only_connection(&reactor)?;
+    drop(first);
+    turn_until(&mut reactor, 100, |r| r.io.conns.is_empty())?;
+
+    // A new connection takes the freed slot, with a new generation; its
+    // peer's bytes wait in the kernel, unread.
+    let mut second = StdStream::connect(addr)?;
+    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1)?;
+    let new = only_connection(&reactor)?;
+    assert_eq!((new.index(), new == old), (old.index(), false));
+    second.write_all(b"for the new connection")?;
+
+    // A real readiness event carrying the old token (from a UDP socket
+    // registered under it on a poll of our own), handed to the loop as if
+    // it had been left over in a batch.
+    let mut poll = Poll::new()?;
+    let mut socket = mio::net::UdpSocket::bind("127.0.0.1:0".parse()?)?;
+    poll.registry()
+        .register(&mut socket, old.token(), mio::Interest::READABLE)?;
+    std::net::UdpSocket::bind("127.0.0.1:0")?.send_to(b"x", socket.local_addr()?)?;
+    let mut events = Events::with_capacity(4);
+    poll.poll(&mut events, Some(Duration::from_secs(5)))?;
+    let stale = events.iter().next().ok_or("no event from the UDP socket")?;
+    assert_eq!(stale.token(), old.token());
+    reactor.dispatch(stale);
+    assert_eq!(reactor.protocol.delivered, 0, "the stale event was read");
+
+    // The new connection's own event still reads its bytes.
+    turn_until(&mut reactor, 100, |r| r.protocol.delivered == 22)?;
+    Ok(())
+}
+
+#[test]
+fn a_close_gets_its_linger_from_the_close_not_from_the_last_byte() -> TestResult {
+    let (mut reactor, addr) = listening(Config::default(), Recorder::default())?;
+    let _peer = StdStream::connect(addr)?;
+    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1)?;
+    let id = only_connection(&reactor)?;
+    // Output the peer does not read, and nothing moved for a long while.
+    reactor.io.send(id, &vec![0u8; 16 * 1024 * 1024]);
+    let now = reactor.io.now;
+    if let Some(conn) = reactor.io.conns.get_mut(id) {
+        conn.last_activity = now - Duration::from_secs(10);
+    }
+    reactor.io.close(id, CloseReason::Requested);
+    let conn = reactor.io.conns.get(id).ok_or("closed at once")?;
+    assert_eq!(conn.state, State::Closing);
+    let deadline = conn.deadline(&reactor.io.config).ok_or("no deadline")?;
+    assert!(
+        deadline >= now + io::LINGER,
+        "the close was overdue as it began: {:?} before now",
+        now.saturating_duration_since(deadline)
     );
     Ok(())
 }
