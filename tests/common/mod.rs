@@ -24,6 +24,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The readiness line itself.
     pub ready_line: String,
+    /// The address of the second readiness line, for `chat --web`.
+    pub web: Option<SocketAddr>,
     log: Receiver<String>,
     /// Log lines read so far.
     pub log_seen: Vec<String>,
@@ -61,10 +63,15 @@ impl Server {
             .expect("start reactor");
         let stdout = child.stdout.take().expect("stdout");
         let (ready_tx, ready_rx) = mpsc::channel();
+        // `chat --web` prints a second readiness line, for its web listener.
+        let lines = if args.contains(&"--web") { 2 } else { 1 };
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = ready_tx.send(line);
+            let mut stdout = BufReader::new(stdout);
+            for _ in 0..lines {
+                let mut line = String::new();
+                let _ = stdout.read_line(&mut line);
+                let _ = ready_tx.send(line);
+            }
         });
         let stderr = child.stderr.take().expect("stderr");
         let (log_tx, log) = mpsc::channel();
@@ -82,16 +89,20 @@ impl Server {
                 panic!("no readiness line from reactor {full:?}");
             }
         };
-        let addr = ready_line
-            .rsplit("://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("bad readiness line {ready_line:?}"));
+        let addr = address_in(&ready_line);
+        let web = (lines == 2).then(|| match ready_rx.recv_timeout(PATIENCE) {
+            Ok(line) => address_in(line.trim_end()),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no second readiness line from reactor {full:?}");
+            }
+        });
         Server {
             pid: child.id(),
             child: Some(child),
             addr,
             ready_line,
+            web,
             log,
             log_seen: Vec::new(),
         }
@@ -169,6 +180,57 @@ impl Server {
     pub fn connect(&self) -> TcpStream {
         connect(self.addr)
     }
+
+    /// Descriptors the server has open now (`/proc/PID/fd`).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("read /proc fd")
+            .count()
+    }
+
+    /// CPU time the server has used so far, user and system, in clock
+    /// ticks (fields 14 and 15 of `/proc/PID/stat`).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).expect("read /proc stat");
+        // The command name, in parentheses, may hold spaces: count fields
+        // from the closing one (field 3 is the first after it).
+        let after_name = stat.rsplit_once(')').expect("stat line").1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |n: usize| -> u64 { fields[n - 3].parse().expect("a number") };
+        field(14) + field(15)
+    }
+}
+
+/// The address at the end of a readiness line.
+fn address_in(ready_line: &str) -> SocketAddr {
+    ready_line
+        .rsplit("://")
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("bad readiness line {ready_line:?}"))
+}
+
+/// A test that cannot run here says so on the terminal (stderr, which the
+/// test harness does not capture) and passes; or, with
+/// `REACTOR_REQUIRE_TOOLS=1` (as CI runs), fails.
+pub fn skip_or_fail(problem: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    if std::env::var("REACTOR_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("{test}: {problem}, and REACTOR_REQUIRE_TOOLS=1 makes that a failure");
+    }
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {problem}");
+}
+
+/// Whether this machine has an IPv6 loopback; if not, the calling test is
+/// reported skipped (see [`skip_or_fail`]).
+pub fn have_ipv6_loopback() -> bool {
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        return true;
+    }
+    skip_or_fail("no IPv6 loopback ([::1]) on this machine");
+    false
 }
 
 impl Drop for Server {
