@@ -288,6 +288,24 @@ mod tests {
     }
 
     #[test]
+    fn every_server_binds_its_documented_default() -> Result<(), std::net::AddrParseError> {
+        // `main` binds exactly the parsed `bind`: these are the addresses
+        // a server listens on when none is given (docs/reference.md).
+        let bind = |command: &str| match Cli::parse_from(["reactor", command]).command {
+            Command::Echo(args) => Some(args.bind),
+            Command::Chat(args) => Some(args.bind),
+            Command::Http(args) => Some(args.bind),
+            Command::UdpEcho(args) => Some(args.bind),
+            Command::Client(_) | Command::Load(_) => None,
+        };
+        assert_eq!(bind("echo"), Some("127.0.0.1:7000".parse()?));
+        assert_eq!(bind("chat"), Some("127.0.0.1:7001".parse()?));
+        assert_eq!(bind("udp-echo"), Some("127.0.0.1:7002".parse()?));
+        assert_eq!(bind("http"), Some("127.0.0.1:8080".parse()?));
+        Ok(())
+    }
+
+    #[test]
     fn out_of_range_values_are_usage_errors() {
         for bad in [
             &["reactor", "echo", "--max-conns", "-1"][..],

@@ -286,8 +286,7 @@ fn usage_errors_exit_two_and_name_the_option() {
 
 #[test]
 fn ipv6_readiness_line_uses_brackets() {
-    if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("no IPv6 loopback here; skipping");
+    if !have_ipv6_loopback() {
         return;
     }
     let server = Server::start(&["echo", "--bind", "[::1]:0"]);

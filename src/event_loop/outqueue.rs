@@ -235,22 +235,36 @@ impl OutQueue {
 mod tests {
     use super::*;
 
-    /// A writer that takes at most `limit` bytes per call and records them.
+    /// A writer that takes at most `limit` bytes per call and records them,
+    /// and counts plain and vectored writes apart (the point of the queue
+    /// is which of the two it makes, and how many).
     struct Trickle {
         limit: usize,
         taken: Vec<u8>,
-        calls: usize,
+        writes: usize,
+        vectored: usize,
+    }
+
+    impl Trickle {
+        fn new(limit: usize) -> Trickle {
+            Trickle {
+                limit,
+                taken: Vec::new(),
+                writes: 0,
+                vectored: 0,
+            }
+        }
     }
 
     impl Write for Trickle {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.calls += 1;
+            self.writes += 1;
             let n = buf.len().min(self.limit);
             self.taken.extend_from_slice(&buf[..n]);
             Ok(n)
         }
         fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-            self.calls += 1;
+            self.vectored += 1;
             let mut n = 0;
             for buf in bufs {
                 let take = buf.len().min(self.limit - n);
@@ -277,11 +291,7 @@ mod tests {
         queue.push_copy(b" end");
         assert_eq!(queue.len(), 6 + 7 + 10_000 + 4);
 
-        let mut writer = Trickle {
-            limit: 3,
-            taken: Vec::new(),
-            calls: 0,
-        };
+        let mut writer = Trickle::new(3);
         while !queue.is_empty() {
             let before = queue.len();
             let (n, offered) = queue.write_to(&mut writer)?;
@@ -303,13 +313,9 @@ mod tests {
         for _ in 0..10 {
             queue.push(Chunk::Shared(line.clone()));
         }
-        let mut writer = Trickle {
-            limit: usize::MAX,
-            taken: Vec::new(),
-            calls: 0,
-        };
+        let mut writer = Trickle::new(usize::MAX);
         queue.write_to(&mut writer)?;
-        assert_eq!(writer.calls, 1);
+        assert_eq!((writer.vectored, writer.writes), (1, 0), "one writev");
         assert!(queue.is_empty());
         assert_eq!(writer.taken.len(), 120);
         // Ten queues referenced one allocation; now only `line` holds it.
@@ -326,18 +332,15 @@ mod tests {
         }
         queue.push(Chunk::Owned(vec![b'x'; GATHER_BELOW]));
         queue.push(Chunk::Shared(line.clone()));
-        let mut writer = Trickle {
-            limit: usize::MAX,
-            taken: Vec::new(),
-            calls: 0,
-        };
+        let mut writer = Trickle::new(usize::MAX);
         let mut buf = vec![0; 1024];
         // The ten small lines, copied into `buf`, in one plain write.
         assert_eq!(queue.write_gathered(&mut writer, &mut buf)?, (120, 120));
+        assert_eq!((writer.writes, writer.vectored), (1, 0), "one plain write");
         // The large chunk and what follows: a vectored write, no copy.
         let (n, _) = queue.write_gathered(&mut writer, &mut buf)?;
         assert_eq!(n, GATHER_BELOW + 12);
-        assert_eq!(writer.calls, 2);
+        assert_eq!((writer.writes, writer.vectored), (1, 1), "then one writev");
         assert!(queue.is_empty());
         let mut expected = b"guest-1: hi\n".repeat(10);
         expected.extend(vec![b'x'; GATHER_BELOW]);
@@ -352,11 +355,7 @@ mod tests {
         for i in 0..100u8 {
             queue.push(Chunk::Owned(vec![i; 10]));
         }
-        let mut writer = Trickle {
-            limit: 25,
-            taken: Vec::new(),
-            calls: 0,
-        };
+        let mut writer = Trickle::new(25);
         let mut buf = vec![0; 64];
         while !queue.is_empty() {
             let (n, offered) = queue.write_gathered(&mut writer, &mut buf)?;
@@ -367,7 +366,9 @@ mod tests {
         // No buffer (the loop has lent it out): vectored writes instead.
         queue.push_copy(b"a");
         queue.push(Chunk::Owned(b"b".to_vec()));
+        let vectored_before = writer.vectored;
         assert_eq!(queue.write_gathered(&mut writer, &mut [])?, (2, 2));
+        assert_eq!(writer.vectored, vectored_before + 1, "a writev, not a copy");
         Ok(())
     }
 
@@ -406,11 +407,7 @@ mod tests {
             "{}",
             queue.footprint()
         );
-        let mut writer = Trickle {
-            limit: usize::MAX,
-            taken: Vec::new(),
-            calls: 0,
-        };
+        let mut writer = Trickle::new(usize::MAX);
         while !queue.is_empty() {
             queue.write_to(&mut writer)?;
         }
