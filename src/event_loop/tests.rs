@@ -305,3 +305,66 @@ fn a_close_gets_its_linger_from_the_close_not_from_the_last_byte() -> TestResult
     );
     Ok(())
 }
+
+#[test]
+fn reading_resumes_once_the_queue_is_down_to_half_of_max_outbuf() -> TestResult {
+    const MAX_OUTBUF: usize = 64 * 1024;
+    let config = Config {
+        max_outbuf: MAX_OUTBUF,
+        ..Config::default()
+    };
+    let (mut reactor, addr) = listening(config, Recorder::default())?;
+    // Small buffers on both sides, so that each flush moves a few KiB
+    // and the queue's way down can be watched step by step.
+    let peer = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    peer.set_recv_buffer_size(4096)?;
+    peer.connect(&addr.into())?;
+    let mut peer: StdStream = peer.into();
+    turn_until(&mut reactor, 100, |r| r.io.conns.len() == 1)?;
+    let id = only_connection(&reactor)?;
+    if let Some(conn) = reactor.io.conns.get(id) {
+        socket2::SockRef::from(&conn.stream).set_send_buffer_size(4096)?;
+    }
+    // Far more output than the limit, in 4 KiB chunks (a chunk's memory is
+    // held until it is all sent, so the queue must shrink chunk by
+    // chunk), then one byte of input: the read finds the queue over
+    // --max-outbuf and pauses.
+    for _ in 0..64 {
+        reactor.io.queue(id, &[b'o'; 4096]);
+    }
+    peer.write_all(b"i")?;
+    let state = |r: &Reactor<Recorder>| r.io.conns.get(id).map(|c| c.state);
+    turn_until(&mut reactor, 100, |r| state(r) == Some(State::Paused))?;
+
+    // The peer reads 1 KiB at a time; after each read, one turn.
+    peer.set_nonblocking(true)?;
+    let mut buf = [0u8; 1024];
+    let mut events = Events::with_capacity(64);
+    let mut paused_at = Vec::new();
+    for _ in 0..10_000 {
+        let _ = peer.read(&mut buf);
+        reactor.io.timers.add(
+            Instant::now() + Duration::from_millis(10),
+            TimerKind::Protocol(()),
+        );
+        reactor.turn(&mut events)?;
+        let conn = reactor.io.conns.get(id).ok_or("connection gone")?;
+        let footprint = conn.output.footprint();
+        match conn.state {
+            State::Paused => paused_at.push(footprint),
+            State::Open => {
+                // Resumed at half, not before, and not only once empty.
+                assert!(footprint <= MAX_OUTBUF / 2, "resumed at {footprint} B");
+                assert!(footprint > 0, "resumed only once the queue was empty");
+                assert!(
+                    paused_at.iter().all(|&f| f > MAX_OUTBUF / 2),
+                    "still paused at {paused_at:?}"
+                );
+                assert!(paused_at.len() > 2, "the queue fell in one step");
+                return Ok(());
+            }
+            other => return Err(format!("state {other}").into()),
+        }
+    }
+    Err("reading never resumed".into())
+}

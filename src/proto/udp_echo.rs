@@ -313,6 +313,35 @@ mod tests {
         assert!(queue.is_empty());
     }
 
+    /// Over loopback a UDP send never blocks (the kernel hands the
+    /// datagram to the receiver at once), so the reply queue cannot be
+    /// filled from outside; here it is filled by hand, as a socket that
+    /// would block leaves it, and then a batch arrives.
+    #[test]
+    fn replies_that_do_not_fit_the_full_queue_are_dropped_and_counted() -> io::Result<()> {
+        let echo = UdpEcho::bind(addr_any(), 8, BufferSizes::default())?;
+        let server = echo.local_addr()?;
+        let mut reactor = crate::event_loop::Reactor::new(Default::default(), echo)?;
+        let (echo, io) = reactor.parts();
+        echo.register(io)?;
+        assert!(echo.pending.push(addr(), b"12345678"), "fills the 8 bytes");
+        let client = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        for i in 0..5u8 {
+            client.send_to(&[i], server)?;
+        }
+        echo.receive(io);
+        let stats = io.stats();
+        assert_eq!((stats.datagrams_in, stats.dropped), (5, 5));
+        assert_eq!(echo.pending.len(), 1, "nothing was queued past the limit");
+        let line = stats.to_string();
+        assert!(line.contains(" dropped=5"), "{line}");
+        Ok(())
+    }
+
+    fn addr_any() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    }
+
     #[test]
     fn an_empty_datagram_always_fits_a_full_queue() {
         let mut queue = ReplyQueue::new(0);
