@@ -14,6 +14,7 @@ use std::time::Duration;
 use log::{debug, info, trace, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
+use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
 
 use super::conn::Origin;
 use super::io::TimerKind;
@@ -24,6 +25,16 @@ use super::{Protocol, Reactor, State, NARRATION};
 /// again. Not retrying at once is the point: the listener stays readable
 /// while the backlog is full, so an immediate retry would spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Connections the kernel completes and holds until the loop accepts
+/// them. std's and mio's 128 overflows when a burst arrives while the loop
+/// is busy (a thousand chat members joining at once: each welcome is news
+/// for the whole room), and a handshake the kernel drops then costs the
+/// client seconds of retries; where the server speaks first (chat), the
+/// client may even believe itself connected and wait for a welcome that
+/// never comes. 1024, as the `--workers` listeners have (Redis and nginx
+/// use 511); Linux caps it at `net.core.somaxconn`.
+pub const LISTEN_BACKLOG: i32 = 1024;
 
 /// `EMFILE` and `ENFILE`: out of descriptors for this process / the system.
 /// The same numbers on Linux, the BSDs and macOS.
@@ -64,7 +75,16 @@ impl<P: Protocol> Reactor<P> {
     /// port when `addr` asked for port 0). Connections it accepts have the
     /// origin [`Origin::Listener`] with its number: 0 for the first.
     pub fn listen(&mut self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        self.add_listener(TcpListener::bind(addr)?)
+        let socket = Socket::new(
+            Domain::for_address(addr),
+            Type::STREAM,
+            Some(IpProtocol::TCP),
+        )?;
+        // As std and mio do: a restarted server can bind its port at once.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(LISTEN_BACKLOG)?;
+        self.listen_on(socket.into())
     }
 
     /// Listens on a socket made elsewhere (bound with options `std` does

@@ -13,11 +13,6 @@ use crate::support::*;
 
 const ATTEMPTS: usize = 200;
 
-/// How long a connection whose handshake the kernel dropped (its backlog
-/// was full) may take to be made once there is room: the client kernel's
-/// SYN retries and the server kernel's SYN-ACK retries back off to 16 s.
-const KERNEL_RETRIES: Duration = Duration::from_secs(60);
-
 /// The server's CPU use over about a second, as a fraction of one core.
 fn cpu_share(server: &Server) -> f64 {
     // SAFETY: sysconf only reads a configuration value.
@@ -33,8 +28,8 @@ fn cpu_share(server: &Server) -> f64 {
 /// connection the server accepted.
 fn two_hundred_at_sixty_four(args: &[&str], served: impl Fn(&mut TcpStream, usize) + Sync) {
     let mut server = Server::start_after("ulimit -n 64", args);
-    // More than the 64 descriptors and the backlog of 128 together: the
-    // last attempts wait for the kernel to retry their SYN.
+    // Beyond the 64 descriptors, connections wait in the listen backlog
+    // (1024), made by the kernel but not accepted.
     let mut clients: Vec<TcpStream> = (0..ATTEMPTS).map(|_| connect_later(server.addr)).collect();
     server.wait_for_log("out of file descriptors");
 
@@ -53,23 +48,13 @@ fn two_hundred_at_sixty_four(args: &[&str], served: impl Fn(&mut TcpStream, usiz
     // free up, and served, each on its own thread and closed once served,
     // so that the next one finds a descriptor too: the server holds about
     // 55 connections here, and accepts them in the kernel's order, not
-    // ours. The few beyond the backlog had their handshake dropped by the
-    // kernel, which retries it on its own schedule (1, 3, 7, 15, 31 s):
-    // they may need longer than the usual bound.
+    // ours.
     let waiting = clients.split_off(ATTEMPTS / 2);
     drop(clients);
     std::thread::scope(|scope| {
         for (i, mut client) in waiting.into_iter().enumerate() {
             let served = &served;
-            scope.spawn(move || {
-                client
-                    .set_read_timeout(Some(KERNEL_RETRIES))
-                    .expect("timeout");
-                client
-                    .set_write_timeout(Some(KERNEL_RETRIES))
-                    .expect("timeout");
-                served(&mut client, i);
-            });
+            scope.spawn(move || served(&mut client, i));
         }
     });
 }

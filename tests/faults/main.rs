@@ -1,7 +1,8 @@
 //! Faults every server survives, black-box over loopback: peers that
 //! reset, half-close, trickle, never read, or send garbage; ten thousand
-//! connections opened and closed; too few descriptors; signals under
-//! load; and addresses and limits given wrong on the command line.
+//! connections opened and closed, and a thousand at once; too few
+//! descriptors; signals under load; and addresses and limits given wrong
+//! on the command line.
 //!
 //! Each test ends by checking that the server still serves a client that
 //! behaves (`support::*_serves`): surviving a fault means going on, not
@@ -14,6 +15,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod burst;
 mod churn;
 mod descriptors;
 mod garbage;

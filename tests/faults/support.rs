@@ -32,10 +32,9 @@ pub fn connect_small_window(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-/// Starts a connect to `addr` without waiting for it: with a full
-/// backlog, the kernel retries the SYN for a while, and the connection is
-/// made once the server accepts again. Reads and writes on the stream
-/// wait for the connection (bounded by [`PATIENCE`]).
+/// Starts a connect to `addr` without waiting for it, so that many can be
+/// under way at once (a burst). Reads and writes on the stream wait for
+/// the connection (bounded by [`PATIENCE`]).
 pub fn connect_later(addr: SocketAddr) -> TcpStream {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).expect("socket");
     socket.set_nonblocking(true).expect("nonblocking");
