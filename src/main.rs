@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 use log::LevelFilter;
@@ -14,6 +15,7 @@ use reactor::event_loop::NARRATION;
 use reactor::event_loop::{Config, Protocol};
 use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
+use reactor::proto::chat::shared::Shared;
 use reactor::proto::chat::web::WEB_MAX_INPUT;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
@@ -60,10 +62,7 @@ fn run(command: Command) -> Result<(), Failure> {
 }
 
 fn tcp(addr: SocketAddr) -> Listen {
-    Listen {
-        scheme: "tcp",
-        addr,
-    }
+    Listen::on("tcp", addr)
 }
 
 /// One loop, or `--workers` loops, each with its own protocol.
@@ -103,27 +102,34 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
     let mut listen = vec![tcp(args.bind)];
     if let Some(web) = args.web {
         listen.push(Listen {
-            scheme: "http",
-            addr: web,
+            // Long-polling needs every request of a session on the loop
+            // that holds the session: the web port is the first worker's.
+            every_worker: false,
+            ..Listen::on("http", web)
         });
         // A polling body is read whole: up to Engine.IO's maxPayload.
         config.max_input = config.max_input.max(WEB_MAX_INPUT);
     }
-    if workers::count(args.server.workers) > 1 {
-        return Err(Failure::Error(
-            "chat with --workers above 1 is not available yet: run one loop".into(),
-        ));
-    }
-    let chat = Chat::new(max_line, config.max_outbuf);
-    serve("chat", &listen, config, chat)
+    // One chat for every worker: the shared state, and an inbox each,
+    // which worker `n` takes when its loop is built on its thread.
+    let workers = workers::count(args.server.workers);
+    let (shared, inboxes) = Shared::new(workers, max_line);
+    let inboxes = Mutex::new(inboxes.into_iter().map(Some).collect::<Vec<_>>());
+    let max_outbuf = config.max_outbuf;
+    serve_on("chat", &listen, config, args.server.workers, move |n| {
+        let inbox = inboxes
+            .lock()
+            .ok()
+            .and_then(|mut all| all.get_mut(n).and_then(Option::take));
+        // Each worker's inbox is taken exactly once, by that worker.
+        let inbox = inbox.unwrap_or_else(|| std::sync::mpsc::channel().1);
+        Chat::of_worker(Arc::clone(&shared), n, inbox, max_line, max_outbuf)
+    })
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
     let header_timeout = seconds_or_off(args.header_timeout);
-    let listen = [Listen {
-        scheme: "http",
-        addr: args.bind,
-    }];
+    let listen = [Listen::on("http", args.bind)];
     let config = args.server.config();
     serve_on("http", &listen, config, args.server.workers, move |_| {
         Http::new(header_timeout)
@@ -143,14 +149,7 @@ fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
     let (echo, io) = reactor.parts();
     echo.register(io)
         .map_err(|e| format!("cannot watch {addr}: {e}"))?;
-    run_announced(
-        &mut reactor,
-        "udp-echo",
-        &[Listen {
-            scheme: "udp",
-            addr,
-        }],
-    )
+    run_announced(&mut reactor, "udp-echo", &[Listen::on("udp", addr)])
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).

@@ -21,6 +21,20 @@ pub struct Listen {
     pub scheme: &'static str,
     /// The address.
     pub addr: SocketAddr,
+    /// With several workers: whether every worker listens on it, or the
+    /// first only (see `workers.rs`).
+    pub every_worker: bool,
+}
+
+impl Listen {
+    /// `addr`, listened on by every worker.
+    pub fn on(scheme: &'static str, addr: SocketAddr) -> Listen {
+        Listen {
+            scheme,
+            addr,
+            every_worker: true,
+        }
+    }
 }
 
 /// Runs `protocol` on a loop listening on every address of `listen`, in
@@ -34,11 +48,11 @@ pub fn serve<P: Protocol>(
 ) -> Result<(), Failure> {
     let mut reactor = start(config, protocol)?;
     let mut bound = Vec::new();
-    for &Listen { scheme, addr } in listen {
+    for &Listen { scheme, addr, .. } in listen {
         let addr = reactor
             .listen(addr)
             .map_err(|e| format!("cannot bind {addr}: {e}"))?;
-        bound.push(Listen { scheme, addr });
+        bound.push(Listen::on(scheme, addr));
     }
     run_announced(&mut reactor, name, &bound)
 }
@@ -65,7 +79,7 @@ pub fn run_announced<P: Protocol>(
     reactor
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    for &Listen { scheme, addr } in listening {
+    for &Listen { scheme, addr, .. } in listening {
         announce(scheme, addr)?;
         info!("{name} server listening on {scheme}://{addr}");
     }

@@ -48,8 +48,9 @@ pub fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Binds `workers` sockets on each address of `listen`; port 0 is resolved
-/// by the first, and the others bind the port it got. Returns, for each
+/// Binds `workers` sockets on each address of `listen` (one, for an
+/// address only the first worker serves); port 0 is resolved by the
+/// first, and the others bind the port it got. Returns, for each
 /// worker, its sockets (in `listen`'s order), and the addresses bound.
 fn bind_all(
     listen: &[Listen],
@@ -57,9 +58,15 @@ fn bind_all(
 ) -> Result<(Vec<Vec<TcpListener>>, Vec<Listen>), Failure> {
     let mut per_worker: Vec<Vec<TcpListener>> = (0..workers).map(|_| Vec::new()).collect();
     let mut bound = Vec::new();
-    for &Listen { scheme, addr } in listen {
+    for &Listen {
+        scheme,
+        addr,
+        every_worker,
+    } in listen
+    {
         let mut real = addr;
-        for sockets in per_worker.iter_mut() {
+        let takers = if every_worker { workers } else { 1 };
+        for sockets in per_worker.iter_mut().take(takers) {
             let socket = reuse_port_listener(real)
                 .map_err(|e| Failure::Error(format!("cannot bind {real}: {e}")))?;
             real = socket
@@ -67,7 +74,7 @@ fn bind_all(
                 .map_err(|e| Failure::Error(format!("cannot read the address of {real}: {e}")))?;
             sockets.push(socket);
         }
-        bound.push(Listen { scheme, addr: real });
+        bound.push(Listen::on(scheme, real));
     }
     Ok((per_worker, bound))
 }
@@ -119,7 +126,7 @@ where
             Err(_) => return Err(Failure::Error("a worker ended before it was ready".into())),
         }
     }
-    for &Listen { scheme, addr } in &bound {
+    for &Listen { scheme, addr, .. } in &bound {
         announce(scheme, addr)?;
         info!("{name} server listening on {scheme}://{addr} with {workers} workers");
     }

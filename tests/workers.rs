@@ -121,3 +121,91 @@ fn zero_workers_means_one_per_core() {
     let mut stream = server.connect();
     round_trip(&mut stream, b"hello");
 }
+
+/// Members on a chat with `workers` workers, each past its welcome; the
+/// join notices they were sent are read too.
+fn chat_members(server: &Server, count: usize) -> Vec<(LineClient, String)> {
+    let mut members: Vec<(LineClient, String)> = Vec::new();
+    for _ in 0..count {
+        let mut client = LineClient::connect(server.addr);
+        let welcome = client.line();
+        let name = welcome
+            .strip_prefix("* welcome ")
+            .and_then(|rest| rest.strip_suffix(", you are in #lobby"))
+            .unwrap_or_else(|| panic!("unexpected welcome {welcome:?}"))
+            .to_string();
+        for (other, _) in members.iter_mut() {
+            other.expect(&format!("* {name} joined"));
+        }
+        members.push((client, name));
+    }
+    members
+}
+
+#[test]
+fn chat_members_on_different_workers_share_rooms_names_and_order() {
+    let mut server = Server::start(&["chat", "--workers", "2", "--stats-interval", "1"]);
+    let mut members = chat_members(&server, 16);
+    // The kernel spread them: both workers serve some (the first loop's
+    // stats line lists each worker's share).
+    let line = loop {
+        let line = server.wait_for_log("workers=[");
+        if log_counter(&line, "accepted") == 16 {
+            break line;
+        }
+        server.log_seen.retain(|l| l != &line);
+    };
+    let shares: Vec<u64> = line
+        .split("w")
+        .skip(1)
+        .filter(|part| part.contains("accepted="))
+        .map(|part| log_counter(part, "accepted"))
+        .collect();
+    assert!(
+        shares.iter().all(|&n| n > 0),
+        "one worker got them all: {line}"
+    );
+
+    // One name for everyone: the first takes it, the 15 others (on either
+    // worker) are refused, whatever its case.
+    let (first, rest) = members.split_at_mut(1);
+    first[0].0.send("/nick shared");
+    first[0].0.expect("* you are now shared");
+    for (member, _) in rest.iter_mut() {
+        member.expect(&format!("* {} is now shared", first[0].1));
+        member.send("/nick SHARED");
+        member.expect("! name SHARED is taken");
+    }
+
+    // 100 lines from one member reach every other, in order, whichever
+    // worker each is on.
+    for i in 0..100 {
+        first[0].0.send(&format!("line {i}"));
+    }
+    for (member, _) in rest.iter_mut() {
+        for i in 0..100 {
+            member.expect(&format!("shared: line {i}"));
+        }
+    }
+    // /who sees everyone; /msg crosses workers.
+    rest[0].0.send("/who");
+    let who = rest[0].0.line();
+    assert_eq!(who.matches(", ").count(), 15, "{who}");
+    rest[14].0.send("/msg shared psst");
+    first[0]
+        .0
+        .expect(&format!("[private] {}: psst", rest[14].1));
+}
+
+#[test]
+fn a_chat_with_workers_tells_every_member_at_shutdown() {
+    let mut server = Server::start(&["chat", "-v", "--workers", "2"]);
+    let mut members = chat_members(&server, 12);
+    server.signal("TERM");
+    server.wait_for_log("shutting down");
+    for (member, _) in members.iter_mut() {
+        assert_eq!(member.lines_until_eof(), ["* server shutting down"]);
+    }
+    let (status, log) = server.wait_exit();
+    assert_eq!(status.code(), Some(0), "{log:#?}");
+}

@@ -191,6 +191,8 @@ impl<P: Protocol> Reactor<P> {
 
     /// Runs until a graceful shutdown completes or the protocol stops it.
     pub fn run(&mut self) -> std::io::Result<()> {
+        self.protocol.on_start(&mut self.io, self.handle.clone());
+        self.settle();
         if let Some(every) = self.io.config.stats_interval {
             self.io.timers.add(Instant::now() + every, TimerKind::Stats);
         }
