@@ -43,6 +43,7 @@ pub mod date;
 pub mod exchange;
 pub mod request;
 pub mod response;
+pub mod target;
 
 use std::time::{Duration, SystemTime};
 
@@ -51,7 +52,7 @@ use log::{debug, trace};
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol, TimerId};
 use date::DateCache;
 use exchange::{ConnState, Next, Responder};
-use response::Status;
+use response::{Status, REFUSAL};
 
 /// HTTP's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +203,11 @@ impl Protocol for Http {
         if let Some(timer) = self.conns.remove(id).and_then(|conn| conn.header_timer) {
             io.cancel_timer(timer);
         }
+    }
+
+    /// A complete `503` with `Connection: close` (see [`REFUSAL`]).
+    fn refusal(&self) -> &[u8] {
+        REFUSAL
     }
 
     fn on_timer(&mut self, io: &mut HttpIo, timer: HttpTimer) {

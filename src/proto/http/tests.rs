@@ -154,3 +154,23 @@ fn empty_lines_between_requests_are_skipped_not_kept() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn absolute_form_and_host_checks() -> TestResult {
+    let mut h = Harness::new();
+    let (_, next, out) = h.feed(b"GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n")?;
+    assert_eq!(next, Next::KeepOpen);
+    assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
+    for bad in [
+        &b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut h = Harness::new();
+        let (_, next, out) = h.feed(bad)?;
+        assert_eq!(next, Next::Close);
+        let error = h.answer("400 Bad Request", "Bad Request\n", "Connection: close\r\n")?;
+        assert_eq!(out, error);
+    }
+    Ok(())
+}
