@@ -14,6 +14,7 @@ use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
+use reactor::proto::http::timeouts::Timeouts;
 use reactor::proto::http::Http;
 use reactor::proto::udp_echo::UdpEcho;
 use reactor::server::{run_announced, serve, start};
@@ -63,7 +64,10 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
-    let http = Http::new(seconds_or_off(args.header_timeout));
+    let http = Http::new(Timeouts {
+        header: seconds_or_off(args.header_timeout),
+        keepalive: seconds_or_off(args.keepalive_timeout),
+    });
     serve("http", "http", args.bind, args.server.config(), http)
 }
 

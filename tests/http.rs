@@ -3,13 +3,16 @@
 //! Requests are written as raw bytes on a `TcpStream` and answers compared
 //! byte for byte, so what is asserted is exactly what a client receives.
 //! Here: what a well-behaved client gets. `http/requests.rs` holds what
-//! hostile or unusual requests get.
+//! hostile or unusual requests get, `http/timeouts.rs` the clients that
+//! are silent, slow or idle.
 
 #[path = "http/client.rs"]
 mod client;
 mod common;
 #[path = "http/requests.rs"]
 mod requests;
+#[path = "http/timeouts.rs"]
+mod timeouts;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
