@@ -181,7 +181,35 @@ pub struct UdpEchoArgs {
     pub udp: UdpArgs,
 }
 
+impl ChatArgs {
+    /// A line longer than what may be queued for one member could never be
+    /// delivered to anyone: refuse the combination rather than cap it.
+    pub fn check(&self) -> Result<(), String> {
+        // Room for the line as relayed: `NAME: ` before it, `\n` after.
+        const RELAY_OVERHEAD: u64 = 64;
+        if u64::from(self.max_line) + RELAY_OVERHEAD > self.server.max_outbuf {
+            return Err(format!(
+                "--max-line {} does not fit in --max-outbuf {}: a line that long could not be \
+                 queued for anyone; raise --max-outbuf or lower --max-line",
+                self.max_line, self.server.max_outbuf
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Command {
+    /// Combinations of options that cannot run: each a usage error.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Command::Chat(args) => args.check(),
+            Command::Load(args) => args.check(),
+            Command::Echo(_) | Command::Http(_) | Command::UdpEcho(_) | Command::Client(_) => {
+                Ok(())
+            }
+        }
+    }
+
     /// The loop options, for the commands that are servers (logging needs
     /// `--trace` before the command runs).
     pub fn loop_args(&self) -> Option<&LoopArgs> {

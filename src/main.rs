@@ -27,13 +27,11 @@ fn main() -> ExitCode {
             args.trace = true;
         }
     }
-    if let Command::Load(args) = &cli.command {
-        if let Err(message) = args.check() {
-            // A usage error (exit 2), like any other bad value.
-            Cli::command()
-                .error(clap::error::ErrorKind::ArgumentConflict, message)
-                .exit();
-        }
+    if let Err(message) = cli.command.check() {
+        // A usage error (exit 2), like any other bad value.
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
     }
     start_logging(&cli);
     match run(cli.command) {
@@ -59,8 +57,11 @@ fn run(command: Command) -> Result<(), Failure> {
 }
 
 fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
-    let chat = Chat::new(args.max_line as usize);
-    serve("chat", "tcp", args.bind, args.server.config(), chat)
+    let max_line = args.max_line as usize;
+    let mut config = args.server.config();
+    // A line may wait for its end whole: `--max-line` and its `\r\n`.
+    config.max_input = config.max_input.max(max_line + 2);
+    serve("chat", "tcp", args.bind, config, Chat::new(max_line))
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {

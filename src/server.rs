@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use log::info;
 
-use crate::event_loop::{Config, Protocol, Reactor};
+use crate::event_loop::{Config, Protocol, Reactor, SCRATCH_SIZE};
 use crate::process::{announce, raise_fd_limit, seconds, seconds_or_off, Failure};
 
 /// Runs `protocol` on a loop listening on `bind` until SIGINT/SIGTERM.
@@ -155,10 +155,14 @@ impl LoopArgs {
 impl ServerArgs {
     /// The loop's configuration these options describe.
     pub fn config(&self) -> Config {
+        let max_outbuf = usize::try_from(self.max_outbuf).unwrap_or(usize::MAX);
         Config {
             max_conns: self.max_conns as usize,
             idle_timeout: seconds_or_off(self.idle_timeout),
-            max_outbuf: usize::try_from(self.max_outbuf).unwrap_or(usize::MAX),
+            max_outbuf,
+            // An unfinished message may be as large as what may be queued
+            // for one connection, and at least one read's worth.
+            max_input: max_outbuf.max(SCRATCH_SIZE),
             ..self.loop_args.config()
         }
     }

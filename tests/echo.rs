@@ -161,10 +161,46 @@ fn max_conns_closes_the_extra_connection_and_keeps_the_others() {
 fn idle_connections_are_closed_and_busy_ones_kept() {
     let server = Server::start(&["echo", "--idle-timeout", "1"]);
     let mut idle = server.connect();
+    let mut busy = server.connect();
     let started = std::time::Instant::now();
-    assert_eq!(read_to_end(&mut idle), b"");
+    let idle_closed = std::thread::spawn(move || {
+        let eof = read_to_end(&mut idle).is_empty();
+        (eof, started.elapsed())
+    });
+    // The busy client echoes a byte every 300 ms for 2.4 s, more than twice
+    // the timeout (the sleep paces the traffic; it synchronises nothing).
+    for _ in 0..8 {
+        busy.write_all(b"x").expect("write");
+        assert_eq!(read_exact(&mut busy, 1), b"x", "busy client still served");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (eof, waited) = idle_closed.join().expect("reader thread");
+    assert!(eof, "the idle client got bytes it never sent");
+    assert!(
+        waited.as_millis() >= 900 && waited.as_millis() < 2500,
+        "idle client closed after {waited:?}, timeout 1 s"
+    );
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_freed_by_the_idle_timeout() {
+    let mut server = Server::start(&["echo", "-v", "--idle-timeout", "1", "--max-outbuf", "65536"]);
+    let stuck = server.connect();
+    stuck.set_nonblocking(true).expect("nonblocking");
+    // Send until the kernel takes no more: the server's queue is full and
+    // it has paused reading, so from here on no byte moves either way.
+    let chunk = vec![b'y'; 65536];
+    let mut sent = 0;
+    while let Ok(n) = (&stuck).write(&chunk) {
+        sent += n;
+        assert!(sent < 256 * 1024 * 1024, "the server never pushed back");
+    }
+    let started = std::time::Instant::now();
+    server.wait_for_log("closed: idle timeout");
     let waited = started.elapsed();
-    assert!(waited.as_millis() >= 900, "closed after {waited:?}");
+    // Idle after 1 s, then at most the 2 s a close may take to flush.
+    assert!(waited.as_secs_f64() < 5.0, "freed only after {waited:?}");
+    drop(stuck);
 }
 
 #[test]

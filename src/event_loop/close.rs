@@ -12,7 +12,7 @@ use std::net::Shutdown;
 use log::debug;
 
 use super::conn::{CloseReason, Connection, State};
-use super::io::{Io, TimerKind, LINGER};
+use super::io::Io;
 use super::token::ConnId;
 
 impl<T> Io<T> {
@@ -32,6 +32,8 @@ impl<T> Io<T> {
                 conn.begin_closing(id, reason);
                 if conn.output.is_empty() {
                     self.output_drained(id);
+                } else {
+                    self.ensure_timer(id);
                 }
             }
         }
@@ -99,13 +101,8 @@ impl<T> Io<T> {
             State::Closing => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
                 conn.set_state(id, State::Lingering);
-                if let Some(timer) = conn.timer.take() {
-                    self.timers.cancel(timer);
-                }
-                let linger = self.timers.add(self.now + LINGER, TimerKind::Conn(id));
-                if let Some(conn) = self.conns.get_mut(id) {
-                    conn.timer = Some(linger);
-                }
+                conn.last_activity = self.now;
+                self.ensure_timer(id);
                 // The peer may have closed already; that edge is past.
                 self.discard_input(id);
             }

@@ -104,11 +104,21 @@ impl<P: Protocol> Reactor<P> {
                 State::Closing | State::Lingering => return self.io.discard_input(id),
             }
             if self.io.overflow == Overflow::PauseReading
-                && conn.output.len() >= self.io.config.max_outbuf
+                && conn.output.footprint() >= self.io.config.max_outbuf
             {
                 conn.set_state(id, State::Paused);
                 debug!("conn={id} paused: {} B queued", conn.output.len());
                 return;
+            }
+            if conn.input_held {
+                // Input the protocol held back last turn comes first, and
+                // counts as one read of the budget.
+                conn.input_held = false;
+                self.deliver(id, 0);
+                if self.io.input_held(id) {
+                    return;
+                }
+                continue;
             }
             match std::io::Read::read(&mut conn.stream, &mut self.io.scratch) {
                 Ok(0) => {
@@ -116,10 +126,10 @@ impl<P: Protocol> Reactor<P> {
                     return;
                 }
                 Ok(n) => {
-                    conn.last_input = self.io.now;
+                    conn.last_activity = self.io.now;
                     self.io.stats.bytes_in += n as u64;
                     self.deliver(id, n);
-                    if n < SCRATCH_SIZE && !must_drain {
+                    if (n < SCRATCH_SIZE && !must_drain) || self.io.input_held(id) {
                         return;
                     }
                 }
@@ -153,8 +163,7 @@ impl<P: Protocol> Reactor<P> {
         };
         if !leftover.is_empty() {
             let leftover = leftover.to_vec();
-            let limit = self.io.config.max_outbuf.max(SCRATCH_SIZE);
-            if leftover.len() > limit {
+            if leftover.len() > self.io.config.max_input {
                 self.io.remove(id, CloseReason::InputTooLarge);
             } else if let Some(conn) = self.io.conns.get_mut(id) {
                 conn.pending_input = leftover;

@@ -39,9 +39,11 @@ mod close;
 mod conn;
 mod conn_map;
 pub mod datagram;
+mod deadline;
 mod events;
 mod handle;
 mod io;
+mod output;
 mod outqueue;
 mod protocol;
 mod shutdown;
@@ -51,7 +53,7 @@ mod stats;
 mod timer;
 mod token;
 
-pub use conn::{CloseReason, State};
+pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
 pub use handle::Handle;
 pub use io::{Io, NoTimer, SCRATCH_SIZE};
@@ -60,18 +62,17 @@ pub use protocol::{Config, Overflow, Protocol};
 pub use source::{PipeReceiver, Readiness, Source, SourceInterest, UdpSocket};
 pub use stats::Stats;
 pub use timer::{TimerId, Timers};
-pub use token::{source_token, ConnId, MAX_SOURCES};
+pub use token::{source_token, ConnId, MAX_LISTENERS, MAX_SOURCES};
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, trace, warn};
 use mio::event::Event;
-use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Waker};
+use mio::{Events, Poll, Waker};
 
+use accept::Listeners;
 use io::TimerKind;
-use token::{source_number, LISTENER, SIGNALS, WAKER};
+use token::{Owner, WAKER};
 
 /// Reads one connection may do per readiness event before the loop moves on
 /// to the others. 16 reads of up to 64 KiB is 1 MiB: enough that a bulk
@@ -88,17 +89,6 @@ pub const NARRATION: &str = "reactor::narration";
 /// simply wait for the next turn.
 const EVENTS_CAPACITY: usize = 1024;
 
-/// Whether the listener is taking new connections.
-#[derive(Debug)]
-enum Acceptor {
-    /// No listener (a client), or closed for shutdown.
-    Closed,
-    /// Accepting.
-    Accepting(TcpListener),
-    /// Out of descriptors: waiting for the retry timer.
-    Paused(TcpListener),
-}
-
 /// Whether the loop is serving or winding down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -113,7 +103,8 @@ pub struct Reactor<P: Protocol> {
     events: Events,
     io: Io<P::Timer>,
     protocol: P,
-    acceptor: Acceptor,
+    /// The listening sockets (none for a client).
+    listeners: Listeners,
     phase: Phase,
     handle: Handle,
     /// Since when accepting has been failing for want of descriptors.
@@ -140,7 +131,7 @@ impl<P: Protocol> Reactor<P> {
             events: Events::with_capacity(EVENTS_CAPACITY),
             io,
             protocol,
-            acceptor: Acceptor::Closed,
+            listeners: Listeners::default(),
             phase: Phase::Running,
             handle: Handle::new(waker),
             out_of_fds_since: None,
@@ -148,18 +139,6 @@ impl<P: Protocol> Reactor<P> {
             signals: None,
             second_signal: None,
         })
-    }
-
-    /// Binds a listening TCP socket; returns the address it got (the real
-    /// port when `addr` asked for port 0).
-    pub fn listen(&mut self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let mut listener = TcpListener::bind(addr)?;
-        self.poll
-            .registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local = listener.local_addr()?;
-        self.acceptor = Acceptor::Accepting(listener);
-        Ok(local)
     }
 
     /// A handle that asks this loop to shut down, or wakes it, from any
@@ -269,19 +248,17 @@ impl<P: Protocol> Reactor<P> {
 
     /// Where an event goes: the one `match` on tokens.
     fn dispatch(&mut self, event: &Event) {
-        match event.token() {
-            LISTENER => self.accept(),
-            WAKER => self.woken(),
-            SIGNALS => self.signalled(),
-            token => match (ConnId::from_token(token), source_number(token)) {
-                (Some(id), _) => self.connection_event(id, event),
-                (None, Some(source)) => {
-                    self.protocol
-                        .on_source(&mut self.io, source, Readiness::of(event));
-                    self.settle();
-                }
-                (None, None) => debug!("event for unknown token {}", token.0),
-            },
+        match Owner::of(event.token()) {
+            Owner::Conn(id) => self.connection_event(id, event),
+            Owner::Listener(n) => self.accept(n),
+            Owner::Source(n) => {
+                self.protocol
+                    .on_source(&mut self.io, n, Readiness::of(event));
+                self.settle();
+            }
+            Owner::Waker => self.woken(),
+            Owner::Signals => self.signalled(),
+            Owner::Unknown => debug!("event for unknown token {}", event.token().0),
         }
     }
 
@@ -296,14 +273,7 @@ impl<P: Protocol> Reactor<P> {
                         self.io.timers.add(self.io.now + every, TimerKind::Stats);
                     }
                 }
-                TimerKind::ResumeAccept => {
-                    if let Acceptor::Paused(listener) =
-                        std::mem::replace(&mut self.acceptor, Acceptor::Closed)
-                    {
-                        self.acceptor = Acceptor::Accepting(listener);
-                        self.accept();
-                    }
-                }
+                TimerKind::ResumeAccept => self.resume_accepting(),
                 TimerKind::ShutdownDeadline => {
                     let left = self.io.conns.len();
                     if left > 0 {
@@ -316,44 +286,6 @@ impl<P: Protocol> Reactor<P> {
                 TimerKind::Protocol(timer) => self.protocol.on_timer(&mut self.io, timer),
             }
             self.reap();
-        }
-    }
-
-    /// A connection's idle or linger deadline passed.
-    fn connection_timer(&mut self, id: ConnId) {
-        let now = self.io.now;
-        let idle_timeout = self.io.config.idle_timeout;
-        let Some(conn) = self.io.conns.get_mut(id) else {
-            return;
-        };
-        conn.timer = None;
-        match conn.state {
-            // A close we started is taking too long: the peer neither reads
-            // what is queued nor closes. Give up on it.
-            State::Lingering | State::Closing => self.io.remove(id, CloseReason::IdleTimeout),
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::SendingFin
-            | State::FinSent => {
-                let Some(idle) = idle_timeout else { return };
-                let due = conn.last_input + idle;
-                if now >= due {
-                    debug!(
-                        "conn={id} peer={} idle for {} s",
-                        conn.peer,
-                        idle.as_secs_f64()
-                    );
-                    self.protocol.on_idle(&mut self.io, id);
-                } else {
-                    // Input arrived since the timer was set: re-arm for the
-                    // new deadline instead of touching the timer per read.
-                    let timer = self.io.timers.add(due, TimerKind::Conn(id));
-                    if let Some(conn) = self.io.conns.get_mut(id) {
-                        conn.timer = Some(timer);
-                    }
-                }
-            }
         }
     }
 

@@ -48,6 +48,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Narrate every turn at `trace` level.
     pub trace: bool,
+    /// Most input a protocol may leave unconsumed (the start of a message
+    /// whose end has not arrived); a connection over it is closed.
+    pub max_input: usize,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             stats_interval: None,
             shutdown_timeout: Duration::from_secs(5),
             trace: false,
+            max_input: 1024 * 1024,
         }
     }
 }

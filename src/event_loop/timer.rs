@@ -38,6 +38,13 @@ impl<K> Default for Timers<K> {
     }
 }
 
+impl TimerId {
+    /// When the timer is due.
+    pub fn deadline(self) -> Instant {
+        self.deadline
+    }
+}
+
 impl<K> Timers<K> {
     /// Arms a timer that becomes due at `deadline`.
     pub fn add(&mut self, deadline: Instant, what: K) -> TimerId {

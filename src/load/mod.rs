@@ -98,22 +98,10 @@ pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
 /// Runs the load test and prints the report.
 pub fn run(options: LoadArgs) -> Result<(), Failure> {
     let addr = resolve(&options.addr)?;
-    if options.mode == Mode::Udp && options.size() > datagram::MAX_DATAGRAM {
-        return Err(Failure::Error(format!(
-            "--size {} is over the {} bytes a UDP datagram can carry",
-            options.size,
-            datagram::MAX_DATAGRAM
-        )));
-    }
     let threads = options.threads.clamp(1, options.connections);
     // The report says how many loops really ran.
     let options = LoadArgs { threads, ..options };
-    if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
-        return Err(Failure::Error(format!(
-            "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
-            options.connections
-        )));
-    }
+    check_udp(&options)?;
     raise_fd_limit();
     let start = Instant::now();
     let warmup_end = start + options.warmup();
@@ -138,25 +126,56 @@ pub fn run(options: LoadArgs) -> Result<(), Failure> {
         };
         let counter = Arc::new(AtomicU64::new(0));
         progress.push(Arc::clone(&counter));
-        let done = done.clone();
-        let mode = options.mode;
-        std::thread::Builder::new()
-            .name(format!("load-{t}"))
-            .spawn(move || {
-                let tally = Tally::new(counter);
-                let result = match mode {
-                    Mode::Echo => run_loop::<echo::EchoLoad>(plan, tally),
-                    Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
-                    Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
-                    Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
-                };
-                let _ = done.send(result);
-            })
-            .map_err(|e| format!("cannot start a load thread: {e}"))?;
+        spawn_loop(t, options.mode, plan, Tally::new(counter), done.clone())?;
     }
     drop(done);
     let total = collect(results, threads, &progress, start, warmup_end)?;
     finish(&options, addr, &total)
+}
+
+/// What UDP cannot do: datagrams over 65507 bytes, more sockets per loop
+/// than it has source tokens.
+fn check_udp(options: &LoadArgs) -> Result<(), Failure> {
+    if options.mode != Mode::Udp {
+        return Ok(());
+    }
+    if options.size() > datagram::MAX_DATAGRAM {
+        return Err(Failure::Error(format!(
+            "--size {} is over the {} bytes a UDP datagram can carry",
+            options.size,
+            datagram::MAX_DATAGRAM
+        )));
+    }
+    if options.connections.div_ceil(options.threads) > MAX_SOURCES as u64 {
+        return Err(Failure::Error(format!(
+            "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
+            options.connections
+        )));
+    }
+    Ok(())
+}
+
+/// Starts loop number `t` on its own thread; its tally comes back on `done`.
+fn spawn_loop(
+    t: u64,
+    mode: Mode,
+    plan: Plan,
+    tally: Tally,
+    done: mpsc::Sender<Result<Tally, Failure>>,
+) -> Result<(), Failure> {
+    std::thread::Builder::new()
+        .name(format!("load-{t}"))
+        .spawn(move || {
+            let result = match mode {
+                Mode::Echo => run_loop::<echo::EchoLoad>(plan, tally),
+                Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
+                Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
+                Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
+            };
+            let _ = done.send(result);
+        })
+        .map(|_| ())
+        .map_err(|e| Failure::Error(format!("cannot start a load thread: {e}")))
 }
 
 /// Waits for every loop's tally, showing progress meanwhile.

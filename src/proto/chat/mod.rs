@@ -27,18 +27,28 @@
 //! because *others* talk.
 
 pub mod command;
+pub mod message;
 pub mod state;
 
 use std::fmt::Display;
+use std::rc::Rc;
 
 use log::debug;
 
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
 use crate::proto::line::LineFramer;
+use message::Message;
 use state::{Action, ChatState, Departure, MemberId};
 
 /// What a connection refused by `--max-conns` is told before it is closed.
 pub const SERVER_FULL: &[u8] = b"! server full\n";
+
+/// Deliveries one connection's input may cause in one loop turn before the
+/// rest of its input waits for the next turn ([`Io::hold_input`]). A line
+/// to a room of a thousand is a thousand deliveries, so 64 Ki is about 64
+/// such lines: a paste into a big room costs the others a few
+/// milliseconds per turn, not seconds.
+pub const WORK_BUDGET: usize = 64 * 1024;
 
 /// What a connection carries while the chat serves it.
 #[derive(Debug)]
@@ -64,6 +74,12 @@ pub struct Chat {
     /// Actions from the state machine not yet carried out; kept to reuse
     /// its storage.
     actions: Vec<Action>,
+    /// Deliveries carried out since the count was last reset (the work
+    /// budget of one connection's turn).
+    deliveries: usize,
+    /// The last message rendered as a line, and its line: a room's
+    /// fan-out is a run of sends of one message, rendered once.
+    rendered: Option<(Rc<Message>, Rc<[u8]>)>,
 }
 
 impl Chat {
@@ -75,7 +91,24 @@ impl Chat {
             sessions: ConnMap::new(),
             conn_of: Vec::new(),
             actions: Vec::new(),
+            deliveries: 0,
+            rendered: None,
         }
+    }
+
+    /// `message` as the line a TCP member reads, rendered once however
+    /// many members it goes to.
+    fn line_of(&mut self, message: &Rc<Message>) -> Rc<[u8]> {
+        if let Some((last, line)) = &self.rendered {
+            if Rc::ptr_eq(last, message) {
+                return Rc::clone(line);
+            }
+        }
+        let mut bytes = Vec::new();
+        message.write_line(&mut bytes);
+        let line: Rc<[u8]> = Rc::from(bytes);
+        self.rendered = Some((Rc::clone(message), Rc::clone(&line)));
+        line
     }
 
     /// The member on `conn`, if any.
@@ -85,11 +118,14 @@ impl Chat {
 
     /// Carries out the state machine's actions, in order.
     fn perform(&mut self, io: &mut Io) {
-        for action in self.actions.drain(..) {
+        let mut actions = std::mem::take(&mut self.actions);
+        for action in actions.drain(..) {
             match action {
-                Action::Send(member, line) => {
-                    if let Some(Some(conn)) = self.conn_of.get(member.index()) {
-                        io.send_shared(*conn, line);
+                Action::Send(member, message) => {
+                    if let Some(&Some(conn)) = self.conn_of.get(member.index()) {
+                        let line = self.line_of(&message);
+                        io.send_shared(conn, line);
+                        self.deliveries += 1;
                     }
                 }
                 Action::Close(member) => {
@@ -105,6 +141,10 @@ impl Chat {
                 }
             }
         }
+        // The storage goes back for the next batch; the cache lets go of
+        // the last message.
+        self.actions = actions;
+        self.rendered = None;
     }
 
     /// The member on `conn` leaves the chat (the connection may live on a
@@ -163,14 +203,20 @@ impl Protocol for Chat {
         // is free for `perform` while the lines are handled.
         let mut framer = session.framer.clone();
         let mut lines = framer.lines(input);
+        self.deliveries = 0;
         for frame in &mut lines {
             self.state.input(member, frame, &mut self.actions);
             // Line by line, so a read full of lines to a big room does not
             // pile up a million actions first.
             self.perform(io);
-            if self.member(conn).is_none() {
-                // `/quit`: the rest of its input is ignored.
+            if self.member(conn).is_none() || !io.takes_input(conn) {
+                // `/quit`, or closing (a slow consumer dropped): the rest
+                // of its input is not worth any work.
                 return input.len();
+            }
+            if self.deliveries >= WORK_BUDGET {
+                io.hold_input(conn);
+                break;
             }
         }
         let used = lines.consumed();

@@ -10,21 +10,26 @@
 //! (`tests.rs` beside this file) drive it with plain function calls, one
 //! per row of the table.
 //!
+//! What it says is a [`Message`] (a line said, a private message, a
+//! notice, an error), and what a command answers its sender is a
+//! [`Reply`] (`message.rs`): each transport renders those its own way.
+//!
 //! ## Fan-out without copies
 //!
-//! A line for a room is formatted **once**, into one reference-counted
-//! buffer (`Rc<[u8]>`), and every recipient gets an [`Action::Send`] holding
-//! a clone of that `Rc`: a counter increment, not a copy. The loop queues
-//! the same `Rc` on each member's connection and writes it from there, so a
-//! message to a thousand members costs one allocation of the message.
+//! A message for a room is made **once**, into one reference-counted
+//! [`Message`], and every recipient gets an [`Action::Send`] holding a
+//! clone of that `Rc`: a counter increment, not a copy. The adapter renders
+//! it once per transport and the loop queues the same bytes on each
+//! member's connection, so a message to a thousand members costs one
+//! allocation of each of its forms.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Write as _};
 use std::rc::Rc;
 
 use slab::Slab;
 
-use super::command::{is_valid_name, Command, HELP};
+use super::command::{is_valid_name, Command};
+use super::message::{Message, Reply};
 use crate::proto::line::Frame;
 
 /// The room every member starts in.
@@ -45,8 +50,8 @@ impl MemberId {
 /// What the state machine asks its host to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send this line (ends with `\n`) to this member.
-    Send(MemberId, Rc<[u8]>),
+    /// Send this message to this member (one `Rc` for a whole room).
+    Send(MemberId, Rc<Message>),
     /// The member asked to leave (`/quit`): close its connection once what
     /// was sent to it is delivered. It is no longer in the chat.
     Close(MemberId),
@@ -95,9 +100,6 @@ pub struct ChatState {
     guests: u64,
     /// `--max-line`, for the error message that names it.
     max_line: usize,
-    /// Where lines are formatted before they are frozen into an `Rc`;
-    /// reused, so formatting does not allocate.
-    scratch: Vec<u8>,
 }
 
 impl ChatState {
@@ -109,7 +111,6 @@ impl ChatState {
             rooms: BTreeMap::new(),
             guests: 0,
             max_line,
-            scratch: Vec::new(),
         }
     }
 
@@ -153,37 +154,32 @@ impl ChatState {
         });
         self.names.insert(name_key(&name), id);
         self.enter(id, LOBBY);
-        let welcome = format(
-            &mut self.scratch,
-            format_args!("* welcome {name}, you are in #{LOBBY}"),
-        );
-        out.push(Action::Send(id, welcome));
-        let joined = format(&mut self.scratch, format_args!("* {name} joined"));
+        let welcome = format!("welcome {name}, you are in #{LOBBY}");
+        out.push(Action::Send(id, Rc::new(Message::Notice(welcome))));
+        let joined = Message::Notice(format!("{name} joined"));
         tell_room(&self.rooms, LOBBY, Some(id), joined, out);
         id
     }
 
-    /// A member sent a frame (a line, or the reason one was dropped).
+    /// A member that reads lines sent a frame (a line, or the reason one
+    /// was dropped): the command it is, carried out, with the reply sent
+    /// back as lines.
     pub fn input(&mut self, id: MemberId, frame: Frame<'_>, out: &mut Vec<Action>) {
-        if !self.members.contains(id.index()) {
+        let reply = match frame {
+            Frame::Line(line) => self.command(id, Command::parse(&shown(line)), out),
+            Frame::TooLong => {
+                Reply::Refused(format!("line too long (max {} bytes)", self.max_line))
+            }
+            Frame::InvalidUtf8 => Reply::Refused("invalid UTF-8".to_string()),
+        };
+        if !self.members.contains(id.index()) && reply != Reply::Bye {
             return;
         }
-        match frame {
-            Frame::Line(line) if line.chars().any(is_hidden_control) => {
-                // Terminal escapes and bells would act on everyone's screen;
-                // they are shown as U+FFFD instead.
-                let shown: String = line
-                    .chars()
-                    .map(|c| if is_hidden_control(c) { '\u{FFFD}' } else { c })
-                    .collect();
-                self.command(id, Command::parse(&shown), out)
-            }
-            Frame::Line(line) => self.command(id, Command::parse(line), out),
-            Frame::TooLong => {
-                let max = self.max_line;
-                self.reply(id, format_args!("! line too long (max {max} bytes)"), out);
-            }
-            Frame::InvalidUtf8 => self.reply(id, format_args!("! invalid UTF-8"), out),
+        for message in reply.messages() {
+            out.push(Action::Send(id, Rc::new(message)));
+        }
+        if reply == Reply::Bye {
+            out.push(Action::Close(id));
         }
     }
 
@@ -194,7 +190,10 @@ impl ChatState {
         }
         match why {
             Departure::Disconnected => {}
-            Departure::Idle => self.reply(id, format_args!("! idle timeout"), out),
+            Departure::Idle => {
+                let notice = Message::Error("idle timeout".to_string());
+                out.push(Action::Send(id, Rc::new(notice)));
+            }
         }
         self.remove(id, out);
     }
@@ -202,7 +201,7 @@ impl ChatState {
     /// The server is shutting down: every member is told, then the chat is
     /// emptied at once (nobody is told who left: everybody is leaving).
     pub fn shut_down(&mut self, out: &mut Vec<Action>) {
-        let notice = format(&mut self.scratch, format_args!("* server shutting down"));
+        let notice = Rc::new(Message::Notice("server shutting down".to_string()));
         for (index, _) in &self.members {
             out.push(Action::Send(MemberId(index as u32), notice.clone()));
         }
@@ -211,76 +210,87 @@ impl ChatState {
         self.rooms.clear();
     }
 
-    /// One parsed line: the whole chat table, one arm each.
-    fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) {
-        let me = &self.members[id.index()];
+    /// Carries out one command of member `id`: the whole chat table, one
+    /// arm each. What others are told goes into `out`; what the sender is
+    /// answered is returned, for its transport to render (`/quit` also
+    /// takes the member out of the chat).
+    pub fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) -> Reply {
+        let Some(me) = self.members.get(id.index()) else {
+            return Reply::Silent;
+        };
+        let (name, room) = (me.name.clone(), me.room.clone());
         match command {
-            Command::Empty => {}
+            Command::Empty => Reply::Silent,
             Command::Say(text) => {
-                let line = format(&mut self.scratch, format_args!("{}: {text}", me.name));
-                tell_room(&self.rooms, &me.room, Some(id), line, out);
+                let from = name;
+                let text = text.to_string();
+                tell_room(
+                    &self.rooms,
+                    &room,
+                    Some(id),
+                    Message::Chat { from, text },
+                    out,
+                );
+                Reply::Ok
             }
             Command::Me(action) => {
-                let line = format(&mut self.scratch, format_args!("* {} {action}", me.name));
-                tell_room(&self.rooms, &me.room, Some(id), line, out);
+                let notice = Message::Notice(format!("{name} {action}"));
+                tell_room(&self.rooms, &room, Some(id), notice, out);
+                Reply::Ok
             }
-            Command::Nick(name) => self.nick(id, name, out),
+            Command::Nick(new) => self.nick(id, new, out),
             Command::Msg { to, text } => match self.names.get(&name_key(to)) {
                 Some(&target) => {
-                    let line = format(
-                        &mut self.scratch,
-                        format_args!("[private] {}: {text}", me.name),
-                    );
-                    out.push(Action::Send(target, line));
+                    let text = text.to_string();
+                    let private = Message::Private { from: name, text };
+                    out.push(Action::Send(target, Rc::new(private)));
+                    Reply::Ok
                 }
-                None => self.reply(id, format_args!("! no such user {to}"), out),
+                None => Reply::Refused(format!("no such user {to}")),
             },
-            Command::Who => {
-                let room = &self.rooms[&me.room];
-                let mut names: Vec<&str> = room
-                    .members
+            Command::Who => Reply::Who {
+                members: self.who(&room),
+                room,
+            },
+            Command::Join(new) => self.join_room(id, new, out),
+            Command::Rooms => Reply::Rooms(
+                self.rooms
                     .iter()
-                    .map(|m| self.members[m.index()].name.as_str())
-                    .collect();
-                // Sorted as people read names: `alice, bob, Zed`.
-                names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), *name));
-                let line = format!("* in #{}: {}", me.room, names.join(", "));
-                self.reply(id, format_args!("{line}"), out);
-            }
-            Command::Join(room) => self.join_room(id, room, out),
-            Command::Rooms => {
-                let mut line = String::from("* rooms: ");
-                for (i, (name, room)) in self.rooms.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    let _ = write!(line, "{sep}{name} ({})", room.members.len());
-                }
-                self.reply(id, format_args!("{line}"), out);
-            }
-            Command::Help => {
-                for help in HELP {
-                    self.reply(id, format_args!("* {help}"), out);
-                }
-            }
+                    .map(|(name, room)| (name.clone(), room.members.len()))
+                    .collect(),
+            ),
+            Command::Help => Reply::Help,
             Command::Quit => {
-                self.reply(id, format_args!("* bye"), out);
-                out.push(Action::Close(id));
                 self.remove(id, out);
+                Reply::Bye
             }
-            Command::Usage(usage) => self.reply(id, format_args!("! usage: {usage}"), out),
-            Command::Unknown(word) => {
-                self.reply(id, format_args!("! unknown command {word}"), out);
-            }
+            Command::Usage(usage) => Reply::Refused(format!("usage: {usage}")),
+            Command::Unknown(word) => Reply::Refused(format!("unknown command {word}")),
         }
     }
 
+    /// The names in `room`, sorted as people read them: `alice, bob, Zed`.
+    fn who(&self, room: &str) -> Vec<String> {
+        let Some(room) = self.rooms.get(room) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = room
+            .members
+            .iter()
+            .map(|m| self.members[m.index()].name.clone())
+            .collect();
+        names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), name.clone()));
+        names
+    }
+
     /// `/nick NAME`.
-    fn nick(&mut self, id: MemberId, name: &str, out: &mut Vec<Action>) {
+    fn nick(&mut self, id: MemberId, name: &str, out: &mut Vec<Action>) -> Reply {
         if !is_valid_name(name) {
-            return self.reply(id, format_args!("! invalid name"), out);
+            return Reply::Refused("invalid name".to_string());
         }
         let me = &self.members[id.index()];
         if me.name == name {
-            return self.reply(id, format_args!("* you are now {name}"), out);
+            return Reply::Named(name.to_string());
         }
         // Names are unique whatever their case (`ann` and `ANN` are one
         // person to a reader); a member may change the case of its own.
@@ -289,33 +299,33 @@ impl ChatState {
             .get(&name_key(name))
             .is_some_and(|&owner| owner != id)
         {
-            return self.reply(id, format_args!("! name {name} is taken"), out);
+            return Reply::Refused(format!("name {name} is taken"));
         }
         let (old, room) = (me.name.clone(), me.room.clone());
         self.names.remove(&name_key(&old));
         self.names.insert(name_key(name), id);
         self.members[id.index()].name = name.to_string();
-        self.reply(id, format_args!("* you are now {name}"), out);
-        let notice = format(&mut self.scratch, format_args!("* {old} is now {name}"));
+        let notice = Message::Notice(format!("{old} is now {name}"));
         tell_room(&self.rooms, &room, Some(id), notice, out);
+        Reply::Named(name.to_string())
     }
 
     /// `/join ROOM`.
-    fn join_room(&mut self, id: MemberId, room: &str, out: &mut Vec<Action>) {
+    fn join_room(&mut self, id: MemberId, room: &str, out: &mut Vec<Action>) -> Reply {
         if !is_valid_name(room) {
-            return self.reply(id, format_args!("! invalid room name"), out);
+            return Reply::Refused("invalid room name".to_string());
         }
         let me = &self.members[id.index()];
         if me.room != room {
             let (name, old) = (me.name.clone(), me.room.clone());
             self.exit(id);
-            let left = format(&mut self.scratch, format_args!("* {name} left"));
+            let left = Message::Notice(format!("{name} left"));
             tell_room(&self.rooms, &old, None, left, out);
             self.enter(id, room);
-            let joined = format(&mut self.scratch, format_args!("* {name} joined"));
+            let joined = Message::Notice(format!("{name} joined"));
             tell_room(&self.rooms, room, Some(id), joined, out);
         }
-        self.reply(id, format_args!("* you are in #{room}"), out);
+        Reply::Entered(room.to_string())
     }
 
     /// Takes a member out of the chat and tells its room.
@@ -324,7 +334,7 @@ impl ChatState {
         self.exit(id);
         let member = self.members.remove(id.index());
         self.names.remove(&name_key(&member.name));
-        let left = format(&mut self.scratch, format_args!("* {} left", member.name));
+        let left = Message::Notice(format!("{} left", member.name));
         tell_room(&self.rooms, &room, None, left, out);
     }
 
@@ -354,41 +364,39 @@ impl ChatState {
             self.members[moved.index()].slot = slot;
         }
     }
-
-    /// One line to one member.
-    fn reply(&mut self, id: MemberId, args: fmt::Arguments<'_>, out: &mut Vec<Action>) {
-        let line = format(&mut self.scratch, args);
-        out.push(Action::Send(id, line));
-    }
 }
 
-/// One line, shared, to everyone in `room` but `except`.
+/// One message, shared, to everyone in `room` but `except`.
 fn tell_room(
     rooms: &BTreeMap<String, Room>,
     room: &str,
     except: Option<MemberId>,
-    line: Rc<[u8]>,
+    message: Message,
     out: &mut Vec<Action>,
 ) {
     let Some(room) = rooms.get(room) else {
         return;
     };
+    let message = Rc::new(message);
     out.reserve(room.members.len());
     for &member in &room.members {
         if Some(member) != except {
-            out.push(Action::Send(member, Rc::clone(&line)));
+            out.push(Action::Send(member, Rc::clone(&message)));
         }
     }
 }
 
-/// Formats one line into `scratch`, adds its `\n`, and freezes it into a
-/// shared buffer: one allocation, however many members it then goes to.
-fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
-    scratch.clear();
-    // Writing into a Vec cannot fail.
-    let _ = std::io::Write::write_fmt(scratch, args);
-    scratch.push(b'\n');
-    Rc::from(&scratch[..])
+/// A line as others are shown it: control characters (terminal escapes,
+/// bells) would act on everyone's screen, so they become U+FFFD.
+fn shown(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(is_hidden_control) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let shown = line
+        .chars()
+        .map(|c| if is_hidden_control(c) { '\u{FFFD}' } else { c })
+        .collect();
+    std::borrow::Cow::Owned(shown)
 }
 
 /// The key a name is unique under: names differ only if they differ in

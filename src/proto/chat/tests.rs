@@ -1,5 +1,5 @@
-//! The chat state machine driven by plain calls: one test per row of the chat table in `docs/reference.md`
-//! section 4's table at least, no sockets, no clock.
+//! The chat state machine driven by plain calls: one test per row of the
+//! chat table in `docs/reference.md` at least, no sockets, no clock.
 
 use std::collections::HashMap;
 
@@ -45,13 +45,10 @@ impl Harness {
         let mut heard = Heard::default();
         for action in self.actions.drain(..) {
             match action {
-                Action::Send(id, line) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let Some(text) = text.strip_suffix('\n') else {
-                        panic!("a line without its \\n: {text:?}");
-                    };
+                Action::Send(id, message) => {
+                    let text = message.line();
                     assert!(!text.contains('\n'), "one line per action: {text:?}");
-                    heard.lines.entry(id).or_default().push(text.to_string());
+                    heard.lines.entry(id).or_default().push(text);
                 }
                 Action::Close(id) => heard.closed.push(id),
             }
@@ -448,4 +445,48 @@ fn control_characters_do_not_reach_other_terminals() {
     let reader = h.member();
     let heard = h.send(sender, "\u{1b}[2Jhi\u{7}\tthere");
     assert_eq!(heard.to(reader), ["guest-1: \u{FFFD}[2Jhi\u{FFFD}\tthere"]);
+}
+
+#[test]
+fn commands_answer_their_sender_with_a_structured_reply() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    h.chat.command(b, Command::Nick("bob"), &mut h.actions);
+    h.heard();
+    assert_eq!(
+        h.chat.command(a, Command::Nick("alice"), &mut h.actions),
+        Reply::Named("alice".into())
+    );
+    assert_eq!(h.heard().to(b), ["* guest-1 is now alice"]);
+    assert_eq!(
+        h.chat.command(a, Command::Nick("BOB"), &mut h.actions),
+        Reply::Refused("name BOB is taken".into())
+    );
+    assert_eq!(
+        h.chat.command(a, Command::Who, &mut h.actions),
+        Reply::Who {
+            room: "lobby".into(),
+            members: vec!["alice".into(), "bob".into()]
+        }
+    );
+    assert_eq!(
+        h.chat.command(a, Command::Say("hi"), &mut h.actions),
+        Reply::Ok
+    );
+    assert_eq!(h.heard().to(b), ["alice: hi"]);
+    assert_eq!(
+        h.chat.command(
+            a,
+            Command::Msg {
+                to: "nobody",
+                text: "x"
+            },
+            &mut h.actions
+        ),
+        Reply::Refused("no such user nobody".into())
+    );
+    assert!(
+        h.heard().to(a).is_empty(),
+        "the reply is returned, not sent"
+    );
 }
