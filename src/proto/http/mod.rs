@@ -139,14 +139,16 @@ impl Http {
         }
     }
 
-    /// Makes sure a timer is due no later than the deadline. A timer due
-    /// earlier is left alone: when it fires it re-arms for the deadline.
-    /// With no deadline, a timer left armed fires once and does nothing.
-    fn arm(&mut self, io: &mut HttpIo, id: ConnId) {
+    /// Sets the connection's deadline, and makes sure a timer is due no
+    /// later. A timer due earlier is left alone: when it fires it re-arms
+    /// for the deadline. With no deadline, a timer left armed fires once
+    /// and does nothing.
+    fn set_deadline(&mut self, io: &mut HttpIo, id: ConnId, deadline: Option<Instant>) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        let Some(deadline) = conn.deadline else {
+        conn.deadline = deadline;
+        let Some(deadline) = deadline else {
             return;
         };
         match conn.timer {
@@ -186,7 +188,7 @@ impl Http {
         conn.timer = None;
         match conn.deadline {
             None => {}
-            Some(deadline) if deadline > io.now() => self.arm(io, id),
+            Some(deadline) if deadline > io.now() => self.set_deadline(io, id, Some(deadline)),
             Some(_) => self.expire(io, id),
         }
     }
@@ -225,11 +227,11 @@ impl Protocol for Http {
     fn on_open(&mut self, io: &mut HttpIo, id: ConnId) {
         let conn = HttpConn {
             state: ConnState::FRESH,
-            deadline: self.timeouts.on_open(io.now()),
+            deadline: None,
             timer: None,
         };
         self.conns.insert(id, conn);
-        self.arm(io, id);
+        self.set_deadline(io, id, self.timeouts.on_open(io.now()));
         if !self.date_ticking {
             self.tick(io);
         }
@@ -245,12 +247,8 @@ impl Protocol for Http {
         let (used, next) = self.responder.answer_all(&mut state, input, io.stats());
         let answered = self.responder.requests - answered_before;
         self.set_state(id, state);
-        if let Some(conn) = self.conns.get_mut(id) {
-            conn.deadline = self
-                .timeouts
-                .after_input(deadline, before, state, answered, io.now());
-        }
-        self.arm(io, id);
+        let deadline = (self.timeouts).after_input(deadline, before, state, answered, io.now());
+        self.set_deadline(io, id, deadline);
         self.finish_batch(io, id, next);
         used
     }
