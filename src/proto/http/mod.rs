@@ -9,8 +9,10 @@
 //! * `exchange.rs`: a connection's bytes in, the batch of answers out;
 //! * `request.rs`: a request head, parsed by `httparse`, reduced to what
 //!   decides the answer and the connection's fate;
+//! * `target.rs`: the request target and the `Host` check;
 //! * `response.rs`: responses appended to one shared buffer;
-//! * `date.rs`: the `Date` header, formatted once a second.
+//! * `date.rs`: the `Date` header, formatted once a second;
+//! * `timeouts.rs`: which timeout bounds each state, from when.
 //!
 //! ## One read, one write
 //!
@@ -26,13 +28,15 @@
 //! ## Per connection
 //!
 //! ```text
-//!                      +---------- head without body ----------+
-//!                      |                                       v
-//!   accept --> ReadingHead --head, with body--> DiscardingBody --body read--> Idle
-//!                  ^   \                                                       |
-//!                  |    \--error / Connection: close--> Closing                |
-//!                  +-------------- first byte of the next request -------------+
+//!             +------------------ head without body -------------------+
+//!             |                                                        v
+//!   accept -> ReadingHead --head with body--> DiscardingBody --body--> Idle
+//!             ^  |                                                     |
+//!             |  +--error / Connection: close--> Closing               |
+//!             +--------------- first byte of the next request ---------+
 //! ```
+//!
+//! Any state but `Closing` goes to `Closing` when its timeout runs out.
 //!
 //! ## Timeouts: no client holds a slot for free
 //!
@@ -56,9 +60,9 @@
 //! removal and insertion, which is how the loop's own `--idle-timeout`
 //! works too.
 //!
-//! A slowloris client costs only its own slot, then: its
-//! unfinished head waits in the loop's pending input, bounded by 8 KiB,
-//! until the header timeout ends it.
+//! A slowloris client costs only its own slot, then: its unfinished head
+//! waits in the loop's pending input, bounded by 8 KiB, until the header
+//! timeout ends it.
 
 pub mod date;
 pub mod exchange;
