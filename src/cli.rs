@@ -130,6 +130,12 @@ pub struct ChatArgs {
     /// longer one is answered with an error and dropped.
     #[arg(long, allow_negative_numbers = true, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_line: u32,
+    /// Also serve the chat to browsers on this address (HTTP): the chat
+    /// page at /, a WebSocket speaking these lines at /ws, and Socket.IO
+    /// at /socket.io/. Off by default; port 0 picks a free port. Its
+    /// readiness line (`listening on http://...`) follows the TCP one.
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<SocketAddr>,
     /// Options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,

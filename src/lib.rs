@@ -65,6 +65,8 @@
 //!     JSON, the progress line.
 //! * [`server`]: wiring a server: limits, signals, the readiness line, then
 //!   `run`; the options every server shares.
+//! * [`workers`]: one loop per core (`--workers N`): loops that share a
+//!   port (`SO_REUSEPORT`), a signal, and a stats board, and nothing else.
 //! * [`process`]: what every command needs of the process: addresses,
 //!   the descriptor limit, the readiness line, the error and exit status.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).
@@ -86,6 +88,7 @@ pub mod load;
 pub mod process;
 pub mod proto;
 pub mod server;
+pub mod workers;
 
 // The loop's API at the crate root, so a protocol reads `reactor::Io`,
 // not `reactor::event_loop::Io`.

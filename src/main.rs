@@ -2,22 +2,26 @@
 //! turn its outcome into an exit status (0 done, 1 runtime error, 2 usage
 //! error, which clap reports itself, 128 + N after a second signal N).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use log::LevelFilter;
 
-use reactor::cli::{ChatArgs, Cli, Command, HttpArgs, UdpEchoArgs};
+use reactor::cli::{ChatArgs, Cli, Command, EchoArgs, HttpArgs, UdpEchoArgs};
 use reactor::client;
 use reactor::event_loop::NARRATION;
+use reactor::event_loop::{Config, Protocol};
 use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
+use reactor::proto::chat::web::WEB_MAX_INPUT;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
 use reactor::proto::http::timeouts::Timeouts;
 use reactor::proto::http::Http;
 use reactor::proto::udp_echo::UdpEcho;
-use reactor::server::{run_announced, serve, start};
+use reactor::server::{run_announced, serve, start, Listen};
+use reactor::workers;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -47,7 +51,7 @@ fn main() -> ExitCode {
 /// Runs one command: each gets its options as clap parsed them.
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Echo(args) => serve("echo", "tcp", args.bind, args.server.config(), Echo),
+        Command::Echo(args) => serve_echo(&args),
         Command::Chat(args) => serve_chat(&args),
         Command::Http(args) => serve_http(&args),
         Command::UdpEcho(args) => serve_udp_echo(&args),
@@ -56,20 +60,78 @@ fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
+fn tcp(addr: SocketAddr) -> Listen {
+    Listen {
+        scheme: "tcp",
+        addr,
+    }
+}
+
+/// One loop, or `--workers` loops, each with its own protocol.
+fn serve_on<P, F>(
+    name: &str,
+    listen: &[Listen],
+    config: Config,
+    workers: u32,
+    make: F,
+) -> Result<(), Failure>
+where
+    P: Protocol,
+    F: Fn(usize) -> P + Send + Sync + 'static,
+{
+    match workers::count(workers) {
+        1 => serve(name, listen, config, make(0)),
+        n => workers::serve(name, listen, config, n, make),
+    }
+}
+
+fn serve_echo(args: &EchoArgs) -> Result<(), Failure> {
+    let config = args.server.config();
+    serve_on(
+        "echo",
+        &[tcp(args.bind)],
+        config,
+        args.server.workers,
+        |_| Echo,
+    )
+}
+
 fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
     let max_line = args.max_line as usize;
     let mut config = args.server.config();
     // A line may wait for its end whole: `--max-line` and its `\r\n`.
     config.max_input = config.max_input.max(max_line + 2);
-    serve("chat", "tcp", args.bind, config, Chat::new(max_line))
+    let mut listen = vec![tcp(args.bind)];
+    if let Some(web) = args.web {
+        listen.push(Listen {
+            scheme: "http",
+            addr: web,
+        });
+        // A polling body is read whole: up to Engine.IO's maxPayload.
+        config.max_input = config.max_input.max(WEB_MAX_INPUT);
+    }
+    if workers::count(args.server.workers) > 1 {
+        return Err(Failure::Error(
+            "chat with --workers above 1 is not available yet: run one loop".into(),
+        ));
+    }
+    let chat = Chat::new(max_line, config.max_outbuf);
+    serve("chat", &listen, config, chat)
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
-    let http = Http::new(Timeouts {
+    let timeouts = Timeouts {
         header: seconds_or_off(args.header_timeout),
         keepalive: seconds_or_off(args.keepalive_timeout),
-    });
-    serve("http", "http", args.bind, args.server.config(), http)
+    };
+    let listen = [Listen {
+        scheme: "http",
+        addr: args.bind,
+    }];
+    let config = args.server.config();
+    serve_on("http", &listen, config, args.server.workers, move |_| {
+        Http::new(timeouts)
+    })
 }
 
 /// The UDP echo server owns its socket, so it binds before the loop
@@ -85,7 +147,14 @@ fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
     let (echo, io) = reactor.parts();
     echo.register(io)
         .map_err(|e| format!("cannot watch {addr}: {e}"))?;
-    run_announced(&mut reactor, "udp-echo", "udp", addr)
+    run_announced(
+        &mut reactor,
+        "udp-echo",
+        &[Listen {
+            scheme: "udp",
+            addr,
+        }],
+    )
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).

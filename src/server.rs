@@ -12,20 +12,34 @@ use log::info;
 use crate::event_loop::{Config, Protocol, Reactor, SCRATCH_SIZE};
 use crate::process::{announce, raise_fd_limit, seconds, seconds_or_off, Failure};
 
-/// Runs `protocol` on a loop listening on `bind` until SIGINT/SIGTERM.
-/// `scheme` is what the readiness line calls it (`tcp`, `http`).
+/// A listening address, and what the readiness line calls it (`tcp`,
+/// `http`, `udp`).
+#[derive(Debug, Clone, Copy)]
+pub struct Listen {
+    /// `tcp`, `http` or `udp`.
+    pub scheme: &'static str,
+    /// The address.
+    pub addr: SocketAddr,
+}
+
+/// Runs `protocol` on a loop listening on every address of `listen`, in
+/// order (the protocol tells its listeners apart by that order), until
+/// SIGINT/SIGTERM.
 pub fn serve<P: Protocol>(
     name: &str,
-    scheme: &str,
-    bind: SocketAddr,
+    listen: &[Listen],
     config: Config,
     protocol: P,
 ) -> Result<(), Failure> {
     let mut reactor = start(config, protocol)?;
-    let addr = reactor
-        .listen(bind)
-        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    run_announced(&mut reactor, name, scheme, addr)
+    let mut bound = Vec::new();
+    for &Listen { scheme, addr } in listen {
+        let addr = reactor
+            .listen(addr)
+            .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        bound.push(Listen { scheme, addr });
+    }
+    run_announced(&mut reactor, name, &bound)
 }
 
 /// A loop for `protocol`, with the descriptor limit raised: for a server
@@ -37,26 +51,27 @@ pub fn start<P: Protocol>(config: Config, protocol: P) -> Result<Reactor<P>, Fai
         .map_err(|e| Failure::Error(format!("cannot start the event loop: {e}")))
 }
 
-/// Catches signals, prints the readiness line for `addr`, and runs the
+/// Catches signals, prints one readiness line per address, and runs the
 /// loop until graceful shutdown completes; then logs the one summary line
 /// with the run's totals.
 pub fn run_announced<P: Protocol>(
     reactor: &mut Reactor<P>,
     name: &str,
-    scheme: &str,
-    addr: SocketAddr,
+    listening: &[Listen],
 ) -> Result<(), Failure> {
     // Before the readiness line: a signal sent the moment it appears must
     // find the handlers in place.
     reactor
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    announce(scheme, addr)?;
-    info!("{name} server listening on {addr}");
+    for &Listen { scheme, addr } in listening {
+        announce(scheme, addr)?;
+        info!("{name} server listening on {scheme}://{addr}");
+    }
     let started = Instant::now();
     reactor
         .run()
-        .map_err(|e| format!("event loop failed on {addr}: {e}"))?;
+        .map_err(|e| format!("event loop failed: {e}"))?;
     if let Some(signal) = reactor.second_signal() {
         return Err(Failure::Signal(signal));
     }
@@ -90,6 +105,12 @@ pub struct ServerArgs {
     /// sent. Echo and HTTP then stop reading from it; chat disconnects it.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_outbuf: u64,
+
+    /// Event loops, one per thread, each with its own listening socket on
+    /// the same port (SO_REUSEPORT: the kernel spreads connections); 0 =
+    /// one per CPU core.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub workers: u32,
 
     /// Options of the loop itself.
     #[command(flatten)]

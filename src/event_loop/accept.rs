@@ -165,7 +165,7 @@ impl<P: Protocol> Reactor<P> {
     fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, n: usize) {
         self.io.stats.accepted += 1;
         if self.io.conns.len() >= self.io.config.max_conns {
-            return self.refuse(&mut stream, peer);
+            return self.refuse(&mut stream, peer, Origin::Listener(n));
         }
         // Small replies go out at once instead of waiting on Nagle's
         // algorithm for the peer's ACK.
@@ -190,7 +190,7 @@ impl<P: Protocol> Reactor<P> {
     }
 
     /// Over `--max-conns`: the protocol's refusal, one try, and close.
-    fn refuse(&mut self, stream: &mut TcpStream, peer: SocketAddr) {
+    fn refuse(&mut self, stream: &mut TcpStream, peer: SocketAddr, origin: Origin) {
         self.io.stats.refused += 1;
         let now = self.io.now;
         let quiet = self
@@ -204,6 +204,6 @@ impl<P: Protocol> Reactor<P> {
             self.last_refusal_warning = Some(now);
         }
         // One try; a peer whose buffer is full just sees the close.
-        let _ = std::io::Write::write(stream, self.protocol.refusal());
+        let _ = std::io::Write::write(stream, self.protocol.refusal(origin));
     }
 }

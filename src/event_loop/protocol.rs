@@ -18,7 +18,7 @@ use std::time::Duration;
 
 #[allow(unused_imports)] // for the docs
 use super::NoTimer;
-use super::{CloseReason, ConnId, Io, Readiness};
+use super::{CloseReason, ConnId, Io, Origin, Readiness};
 
 /// What a protocol does when output queued for a connection passes
 /// `--max-outbuf`.
@@ -109,8 +109,10 @@ pub trait Protocol {
     /// The connection is gone (its socket already closed).
     fn on_closed(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId, _reason: &CloseReason) {}
 
-    /// Sent to a connection refused by `--max-conns` before it is closed.
-    fn refusal(&self) -> &[u8] {
+    /// Sent to a connection refused by `--max-conns` before it is closed;
+    /// `origin` says which listener accepted it (one protocol may speak
+    /// differently on each).
+    fn refusal(&self, _origin: Origin) -> &[u8] {
         b""
     }
 

@@ -1,19 +1,26 @@
-//! `reactor chat`: the line-based chat server (`docs/reference.md`, "reactor chat").
+//! `reactor chat`: the chat server (`docs/reference.md`, "reactor chat"),
+//! for `nc` and `telnet` users on its TCP port and, with `--web`, for
+//! browsers, `/ws` WebSockets and Socket.IO clients on its web port: one
+//! chat, whatever way a member came in.
 //!
-//! Three layers, each in its own file, data flowing one way:
+//! Layers, each in its own file, data flowing one way:
 //!
 //! ```text
-//!  socket -> loop -> LineFramer -> Command::parse -> ChatState -> [Action] -> Chat -> Io -> socket
-//!                    (line.rs)     (command.rs)      (state.rs)              (here)
+//!  socket -> loop -> LineFramer -> Command::parse -> ChatState -> [Action] -> Hub -> Io -> socket
+//!                    (line.rs)     (command.rs)      (state.rs)               (hub.rs)
+//!          web/: HTTP, WebSocket frames, Engine.IO sessions, Socket.IO events -> Command
 //! ```
 //!
-//! * [`crate::proto::line`] cuts each connection's bytes into lines;
+//! * [`crate::proto::line`] cuts a TCP member's bytes into lines;
 //! * [`command`] turns a line into a [`Command`](command::Command);
 //! * [`state`] is the chat: members, names, rooms. It knows nothing of
-//!   connections, only [`MemberId`]s, and answers with [`Action`]s;
-//! * this file is the thin adapter between the loop and that state: it maps
-//!   each connection to its member and back, and turns each `Action` into
-//!   an [`Io`] call.
+//!   transports, only [`MemberId`]s, and answers with [`Action`]s carrying
+//!   [`message`]s, and [`Reply`](message::Reply)s to commands;
+//! * [`hub`] keeps each member's route and carries the actions out,
+//!   rendering each message once per form ([`render`]);
+//! * [`web`] is the web listener: the page, `/ws`, Socket.IO;
+//! * this file is the adapter: which listener a connection came from
+//!   decides which transport serves it.
 //!
 //! Every line goes out through [`Io::send_shared`], replies to the sender
 //! too: so all output for one connection passes through its one queue, in
@@ -27,32 +34,43 @@
 //! because *others* talk.
 
 pub mod command;
+pub mod hub;
 pub mod message;
+pub mod render;
 pub mod state;
+pub mod web;
 
 use std::fmt::Display;
-use std::rc::Rc;
 
 use log::debug;
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Origin, Overflow, Protocol};
 use crate::proto::line::LineFramer;
-use message::Message;
-use state::{Action, ChatState, Departure, MemberId};
+use hub::{Hub, Route};
+use state::{Departure, MemberId};
+use web::engine::{ChatIo, EngineTimer};
+use web::Web;
 
 /// What a connection refused by `--max-conns` is told before it is closed.
 pub const SERVER_FULL: &[u8] = b"! server full\n";
 
+/// The same refusal for the web listener, in HTTP.
+const SERVER_FULL_HTTP: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 12\r\nConnection: close\r\n\r\nserver full\n";
+
 /// Deliveries one connection's input may cause in one loop turn before the
-/// rest of its input waits for the next turn ([`Io::hold_input`]). A line
-/// to a room of a thousand is a thousand deliveries, so 64 Ki is about 64
-/// such lines: a paste into a big room costs the others a few
+/// rest of its input waits for the next turn ([`Io::hold_input`](crate::event_loop::Io::hold_input)).
+/// A line to a room of a thousand is a thousand deliveries, so 64 Ki is
+/// about 64 such lines: a paste into a big room costs the others a few
 /// milliseconds per turn, not seconds.
 pub const WORK_BUDGET: usize = 64 * 1024;
 
-/// What a connection carries while the chat serves it.
+/// The listener that serves the web side, when there is one.
+const WEB_LISTENER: usize = 1;
+
+/// A TCP member's connection.
 #[derive(Debug)]
-struct Session {
+struct LineConn {
     /// Its member, until the member leaves (`/quit`, idle); the connection
     /// may still be flushing its last lines after that.
     member: Option<MemberId>,
@@ -60,200 +78,171 @@ struct Session {
     framer: LineFramer,
 }
 
-/// The chat protocol: the loop's callbacks, mapped onto a [`ChatState`].
+/// The chat protocol: the loop's callbacks, mapped onto the hub.
 #[derive(Debug)]
 pub struct Chat {
-    /// Members, names and rooms.
-    state: ChatState,
+    /// The chat and its members' routes.
+    hub: Hub,
+    /// TCP members' connections.
+    lines: ConnMap<LineConn>,
+    /// The web listener's connections and Socket.IO sessions.
+    web: Web,
     /// `--max-line`, for each new connection's framer.
     max_line: usize,
-    /// Per connection.
-    sessions: ConnMap<Session>,
-    /// Per member, indexed by [`MemberId::index`]: its connection.
-    conn_of: Vec<Option<ConnId>>,
-    /// Actions from the state machine not yet carried out; kept to reuse
-    /// its storage.
-    actions: Vec<Action>,
-    /// Deliveries carried out since the count was last reset (the work
-    /// budget of one connection's turn).
-    deliveries: usize,
-    /// The last message rendered as a line, and its line: a room's
-    /// fan-out is a run of sends of one message, rendered once.
-    rendered: Option<(Rc<Message>, Rc<[u8]>)>,
 }
 
 impl Chat {
-    /// A chat server whose lines may be `max_line` bytes long.
-    pub fn new(max_line: usize) -> Chat {
+    /// A chat server whose lines may be `max_line` bytes long, and whose
+    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll.
+    pub fn new(max_line: usize, max_outbuf: usize) -> Chat {
         Chat {
-            state: ChatState::new(max_line),
+            hub: Hub::new(max_line),
+            lines: ConnMap::new(),
+            web: Web::new(max_line, max_outbuf),
             max_line,
-            sessions: ConnMap::new(),
-            conn_of: Vec::new(),
-            actions: Vec::new(),
-            deliveries: 0,
-            rendered: None,
         }
     }
 
-    /// `message` as the line a TCP member reads, rendered once however
-    /// many members it goes to.
-    fn line_of(&mut self, message: &Rc<Message>) -> Rc<[u8]> {
-        if let Some((last, line)) = &self.rendered {
-            if Rc::ptr_eq(last, message) {
-                return Rc::clone(line);
-            }
-        }
-        let mut bytes = Vec::new();
-        message.write_line(&mut bytes);
-        let line: Rc<[u8]> = Rc::from(bytes);
-        self.rendered = Some((Rc::clone(message), Rc::clone(&line)));
-        line
-    }
-
-    /// The member on `conn`, if any.
-    fn member(&self, conn: ConnId) -> Option<MemberId> {
-        self.sessions.get(conn).and_then(|session| session.member)
-    }
-
-    /// Carries out the state machine's actions, in order.
-    fn perform(&mut self, io: &mut Io) {
-        let mut actions = std::mem::take(&mut self.actions);
-        for action in actions.drain(..) {
-            match action {
-                Action::Send(member, message) => {
-                    if let Some(&Some(conn)) = self.conn_of.get(member.index()) {
-                        let line = self.line_of(&message);
-                        io.send_shared(conn, line);
-                        self.deliveries += 1;
-                    }
-                }
-                Action::Close(member) => {
-                    let Some(conn) = self.conn_of.get_mut(member.index()).and_then(Option::take)
-                    else {
-                        continue;
-                    };
-                    debug!("conn={conn} quit");
-                    io.close(conn, CloseReason::Requested);
-                    if let Some(session) = self.sessions.get_mut(conn) {
-                        session.member = None;
-                    }
-                }
-            }
-        }
-        // The storage goes back for the next batch; the cache lets go of
-        // the last message.
-        self.actions = actions;
-        self.rendered = None;
-    }
-
-    /// The member on `conn` leaves the chat (the connection may live on a
-    /// little, to flush): its room is told, and it is unmapped.
-    fn depart(&mut self, io: &mut Io, conn: ConnId, why: Departure, cause: &dyn Display) {
-        let Some(member) = self.sessions.get_mut(conn).and_then(|s| s.member.take()) else {
+    /// The member on TCP connection `conn` leaves the chat (the connection
+    /// may live on a little, to flush): its room is told.
+    fn depart(&mut self, io: &mut ChatIo, conn: ConnId, why: Departure, cause: &dyn Display) {
+        let Some(member) = self.lines.get_mut(conn).and_then(|c| c.member.take()) else {
             return;
         };
-        if let (Some(name), Some(room)) = (self.state.name(member), self.state.room(member)) {
+        if let (Some(name), Some(room)) = (self.hub.state.name(member), self.hub.state.room(member))
+        {
             debug!("conn={conn} {name} left #{room}: {cause}");
         }
-        self.state.leave(member, why, &mut self.actions);
-        self.perform(io);
-        if let Some(slot) = self.conn_of.get_mut(member.index()) {
-            *slot = None;
-        }
+        let sessions = &mut self.web.sessions;
+        self.hub.leave(io, sessions, member, Route::Line(conn), why);
     }
-}
 
-impl Protocol for Chat {
-    type Timer = NoTimer;
-
-    const OVERFLOW: Overflow = Overflow::Disconnect;
-
-    fn on_open(&mut self, io: &mut Io, conn: ConnId) {
-        // A slot is reused only after on_closed ran for its last occupant,
-        // but if that ever changed, the old member must not linger.
-        if let Some(stale) = self.sessions.occupant(conn) {
-            self.depart(io, stale, Departure::Disconnected, &"slot reused");
-            self.sessions.remove(stale);
-        }
-        let member = self.state.join(&mut self.actions);
-        let session = Session {
+    /// A TCP member's bytes: its lines, one by one, within the turn's
+    /// work budget.
+    fn line_input(&mut self, io: &mut ChatIo, conn: ConnId, input: &[u8]) -> usize {
+        let Some(LineConn {
             member: Some(member),
-            framer: LineFramer::new(self.max_line),
-        };
-        self.sessions.insert(conn, session);
-        if self.conn_of.len() <= member.index() {
-            self.conn_of.resize(member.index() + 1, None);
-        }
-        self.conn_of[member.index()] = Some(conn);
-        if let Some(name) = self.state.name(member) {
-            debug!("conn={conn} is {name}");
-        }
-        self.perform(io);
-    }
-
-    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize {
-        let Some(session) = self.sessions.get_mut(conn) else {
+            framer,
+        }) = self.lines.get(conn)
+        else {
             return input.len();
         };
-        let Some(member) = session.member else {
-            return input.len();
-        };
-        // The framer is two words: work on a copy, so the sessions table
-        // is free for `perform` while the lines are handled.
-        let mut framer = session.framer.clone();
+        let (member, route) = (*member, Route::Line(conn));
+        // The framer is two words: work on a copy, so the table is free
+        // while the lines are handled.
+        let mut framer = framer.clone();
         let mut lines = framer.lines(input);
-        self.deliveries = 0;
+        self.hub.deliveries = 0;
         for frame in &mut lines {
-            self.state.input(member, frame, &mut self.actions);
             // Line by line, so a read full of lines to a big room does not
             // pile up a million actions first.
-            self.perform(io);
-            if self.member(conn).is_none() || !io.takes_input(conn) {
+            self.hub
+                .line(io, &mut self.web.sessions, member, route, frame);
+            if !self.hub.is_reached_by(member, route) || !io.takes_input(conn) {
                 // `/quit`, or closing (a slow consumer dropped): the rest
                 // of its input is not worth any work.
                 return input.len();
             }
-            if self.deliveries >= WORK_BUDGET {
+            if self.hub.deliveries >= WORK_BUDGET {
                 io.hold_input(conn);
                 break;
             }
         }
         let used = lines.consumed();
-        if let Some(session) = self.sessions.get_mut(conn) {
-            session.framer = framer;
+        if let Some(line_conn) = self.lines.get_mut(conn) {
+            line_conn.framer = framer;
         }
         used
     }
+}
 
-    fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {
-        // End of input: leave now, and let what is queued for it drain.
+impl Protocol for Chat {
+    type Timer = EngineTimer;
+
+    const OVERFLOW: Overflow = Overflow::Disconnect;
+
+    fn on_open(&mut self, io: &mut ChatIo, conn: ConnId) {
+        if io.origin(conn) == Some(Origin::Listener(WEB_LISTENER)) {
+            return self.web.open(conn);
+        }
+        // A slot is reused only after on_closed ran for its last occupant,
+        // but if that ever changed, the old member must not linger.
+        if let Some(stale) = self.lines.occupant(conn) {
+            self.depart(io, stale, Departure::Disconnected, &"slot reused");
+            self.lines.remove(stale);
+        }
+        let member = self.hub.join(io, &mut self.web.sessions, Route::Line(conn));
+        let framer = LineFramer::new(self.max_line);
+        self.lines.insert(
+            conn,
+            LineConn {
+                member: Some(member),
+                framer,
+            },
+        );
+        if let Some(name) = self.hub.state.name(member) {
+            debug!("conn={conn} is {name}");
+        }
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_input(&mut self, io: &mut ChatIo, conn: ConnId, input: &[u8]) -> usize {
+        let used = if self.web.owns(conn) {
+            self.hub.deliveries = 0;
+            self.web.input(&mut self.hub, io, conn, input)
+        } else {
+            self.line_input(io, conn, input)
+        };
+        self.web.settle(&mut self.hub, io);
+        used
+    }
+
+    fn on_peer_closed(&mut self, io: &mut ChatIo, conn: ConnId) {
+        // End of input: leave now, and let what is queued drain.
         self.depart(io, conn, Departure::Disconnected, &"end of input");
         io.close(conn, CloseReason::PeerClosed);
+        self.web.settle(&mut self.hub, io);
     }
 
-    fn on_idle(&mut self, io: &mut Io, conn: ConnId) {
-        self.depart(io, conn, Departure::Idle, &CloseReason::IdleTimeout);
-        io.close(conn, CloseReason::IdleTimeout);
+    fn on_idle(&mut self, io: &mut ChatIo, conn: ConnId) {
+        if self.web.owns(conn) {
+            self.web.idle(&mut self.hub, io, conn);
+        } else {
+            self.depart(io, conn, Departure::Idle, &CloseReason::IdleTimeout);
+            io.close(conn, CloseReason::IdleTimeout);
+        }
+        self.web.settle(&mut self.hub, io);
     }
 
-    fn on_closed(&mut self, io: &mut Io, conn: ConnId, reason: &CloseReason) {
-        self.depart(io, conn, Departure::Disconnected, reason);
-        self.sessions.remove(conn);
+    fn on_closed(&mut self, io: &mut ChatIo, conn: ConnId, reason: &CloseReason) {
+        if self.web.owns(conn) {
+            self.web.closed(&mut self.hub, io, conn);
+        } else {
+            self.depart(io, conn, Departure::Disconnected, reason);
+            self.lines.remove(conn);
+        }
+        self.web.settle(&mut self.hub, io);
     }
 
-    fn refusal(&self) -> &[u8] {
-        SERVER_FULL
+    fn refusal(&self, origin: Origin) -> &[u8] {
+        match origin {
+            Origin::Listener(WEB_LISTENER) => SERVER_FULL_HTTP,
+            Origin::Listener(_) | Origin::Outgoing => SERVER_FULL,
+        }
     }
 
-    fn on_shutdown(&mut self, io: &mut Io) {
-        self.state.shut_down(&mut self.actions);
-        self.perform(io);
+    fn on_timer(&mut self, io: &mut ChatIo, timer: EngineTimer) {
+        self.web.timer(io, timer);
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_shutdown(&mut self, io: &mut ChatIo) {
+        self.hub.shut_down(io, &mut self.web.sessions);
+        self.web.shut_down(io);
         // Everyone left at once; the loop now closes every connection
         // after flushing it.
-        self.conn_of.clear();
-        for (_, session) in self.sessions.iter_mut() {
-            session.member = None;
+        for (_, line_conn) in self.lines.iter_mut() {
+            line_conn.member = None;
         }
     }
 }

@@ -166,7 +166,7 @@ impl ChatState {
     /// back as lines.
     pub fn input(&mut self, id: MemberId, frame: Frame<'_>, out: &mut Vec<Action>) {
         let reply = match frame {
-            Frame::Line(line) => self.command(id, Command::parse(&shown(line)), out),
+            Frame::Line(line) => self.command(id, Command::parse(line), out),
             Frame::TooLong => {
                 Reply::Refused(format!("line too long (max {} bytes)", self.max_line))
             }
@@ -211,7 +211,9 @@ impl ChatState {
     }
 
     /// Carries out one command of member `id`: the whole chat table, one
-    /// arm each. What others are told goes into `out`; what the sender is
+    /// arm each. Text others will read has its control characters shown
+    /// as U+FFFD here, whatever transport it came on (a Socket.IO message
+    /// may hold a `\n`, which would forge a line for a TCP reader). What others are told goes into `out`; what the sender is
     /// answered is returned, for its transport to render (`/quit` also
     /// takes the member out of the chat).
     pub fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) -> Reply {
@@ -223,7 +225,7 @@ impl ChatState {
             Command::Empty => Reply::Silent,
             Command::Say(text) => {
                 let from = name;
-                let text = text.to_string();
+                let text = shown(text).into_owned();
                 tell_room(
                     &self.rooms,
                     &room,
@@ -234,14 +236,14 @@ impl ChatState {
                 Reply::Ok
             }
             Command::Me(action) => {
-                let notice = Message::Notice(format!("{name} {action}"));
+                let notice = Message::Notice(format!("{name} {}", shown(action)));
                 tell_room(&self.rooms, &room, Some(id), notice, out);
                 Reply::Ok
             }
             Command::Nick(new) => self.nick(id, new, out),
             Command::Msg { to, text } => match self.names.get(&name_key(to)) {
                 Some(&target) => {
-                    let text = text.to_string();
+                    let text = shown(text).into_owned();
                     let private = Message::Private { from: name, text };
                     out.push(Action::Send(target, Rc::new(private)));
                     Reply::Ok

@@ -75,7 +75,7 @@ use std::time::{Instant, SystemTime};
 
 use log::{debug, trace};
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol, TimerId};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Origin, Overflow, Protocol, TimerId};
 use date::DateCache;
 use exchange::{ConnState, Next, Responder};
 use response::{Status, REFUSAL};
@@ -264,7 +264,7 @@ impl Protocol for Http {
     }
 
     /// A complete `503` with `Connection: close` (see [`REFUSAL`]).
-    fn refusal(&self) -> &[u8] {
+    fn refusal(&self, _origin: Origin) -> &[u8] {
         REFUSAL
     }
 
