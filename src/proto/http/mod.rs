@@ -101,9 +101,9 @@ struct HttpConn {
     state: ConnState,
     /// When the present wait runs out (`None`: never).
     deadline: Option<Instant>,
-    /// The connection's one timer and when it is due: never after
-    /// `deadline`, often before it (see "Timeouts" above).
-    timer: Option<(TimerId, Instant)>,
+    /// The connection's one timer: due no later than `deadline`, often
+    /// before it (see "Timeouts" above).
+    timer: Option<TimerId>,
 }
 
 /// The HTTP/1.1 protocol: per-connection state, the responder, and the
@@ -156,12 +156,12 @@ impl Http {
             return;
         };
         match conn.timer {
-            Some((_, due)) if due <= deadline => return,
-            Some((timer, _)) => io.cancel_timer(timer),
+            Some(timer) if timer.deadline() <= deadline => return,
+            Some(timer) => io.cancel_timer(timer),
             None => {}
         }
         let after = deadline.saturating_duration_since(io.now());
-        conn.timer = Some((io.set_timer(after, HttpTimer::Deadline(id)), deadline));
+        conn.timer = Some(io.set_timer(after, HttpTimer::Deadline(id)));
     }
 
     /// Sends what the responder holds and, for [`Next::Close`], closes.
@@ -251,14 +251,16 @@ impl Protocol for Http {
         let (used, next) = self.responder.answer_all(&mut state, input, io.stats());
         let answered = self.responder.requests - answered_before;
         self.set_state(id, state);
-        let deadline = (self.timeouts).after_input(deadline, before, state, answered, io.now());
+        let deadline = self
+            .timeouts
+            .after_input(deadline, before, state, answered, io.now());
         self.set_deadline(io, id, deadline);
         self.finish_batch(io, id, next);
         used
     }
 
     fn on_closed(&mut self, io: &mut HttpIo, id: ConnId, _reason: &CloseReason) {
-        if let Some((timer, _)) = self.conns.remove(id).and_then(|conn| conn.timer) {
+        if let Some(timer) = self.conns.remove(id).and_then(|conn| conn.timer) {
             io.cancel_timer(timer);
         }
     }
