@@ -147,9 +147,11 @@ pub struct HttpArgs {
     /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub bind: SocketAddr,
-    /// Close a connection whose request head has begun but not ended
-    /// after this many seconds, with 408 (0 = never). This is what
-    /// stops a slowloris client that trickles its headers.
+    /// Answer 408 and close when a request head is not complete this many
+    /// seconds after the accept (for the first request) or after its first
+    /// byte (for later ones), or when a request body stops arriving for as
+    /// long (0 = never). This is what stops a client that sends nothing,
+    /// or trickles its headers (slowloris).
     #[arg(
         long,
         allow_negative_numbers = true,
@@ -158,6 +160,17 @@ pub struct HttpArgs {
         value_parser = seconds()
     )]
     pub header_timeout: u64,
+    /// Close, without an answer, a keep-alive connection on which no byte
+    /// of a next request has come this many seconds after the last answer
+    /// (0 = never).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 75,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub keepalive_timeout: u64,
     /// Options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -277,13 +290,14 @@ mod tests {
         let Command::Http(HttpArgs {
             bind,
             header_timeout,
+            keepalive_timeout,
             ..
         }) = cli.command
         else {
             panic!("not http: {:?}", cli.command);
         };
         assert_eq!(bind, "127.0.0.1:8080".parse::<SocketAddr>()?);
-        assert_eq!(header_timeout, 10);
+        assert_eq!((header_timeout, keepalive_timeout), (10, 75));
         Ok(())
     }
 
@@ -320,6 +334,13 @@ mod tests {
             &["reactor", "chat", "--max-line", "0"],
             &["reactor", "chat", "--max-line", "-1"],
             &["reactor", "http", "--header-timeout", "-1"],
+            &["reactor", "http", "--keepalive-timeout", "-1"],
+            &[
+                "reactor",
+                "http",
+                "--keepalive-timeout",
+                "9300000000000000000",
+            ],
         ] {
             match Cli::try_parse_from(bad) {
                 Err(err) => assert_eq!(err.exit_code(), 2, "{bad:?}"),

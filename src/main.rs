@@ -19,6 +19,7 @@ use reactor::proto::chat::shared::Shared;
 use reactor::proto::chat::web::WEB_MAX_INPUT;
 use reactor::proto::chat::Chat;
 use reactor::proto::echo::Echo;
+use reactor::proto::http::timeouts::Timeouts;
 use reactor::proto::http::Http;
 use reactor::proto::udp_echo::UdpEcho;
 use reactor::server::{run_announced, serve, start, Listen};
@@ -128,11 +129,14 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
-    let header_timeout = seconds_or_off(args.header_timeout);
+    let timeouts = Timeouts {
+        header: seconds_or_off(args.header_timeout),
+        keepalive: seconds_or_off(args.keepalive_timeout),
+    };
     let listen = [Listen::on("http", args.bind)];
     let config = args.server.config();
     serve_on("http", &listen, config, args.server.workers, move |_| {
-        Http::new(header_timeout)
+        Http::new(timeouts)
     })
 }
 

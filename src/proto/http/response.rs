@@ -22,6 +22,20 @@ pub const SERVER: &str = "reactor";
 /// "go on, send the body".
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
+/// The whole answer to a connection refused by `--max-conns`: a complete
+/// `503` that says it closes, so a client over the limit reads why instead
+/// of seeing a reset.
+///
+/// It has no `Date`: RFC 9110 section 6.6.1 requires one in `2xx`, `3xx`
+/// and `4xx` answers and leaves it optional in `1xx` and `5xx` ones. That
+/// lets the refusal be a constant, which is what the moment wants: the
+/// loop writes it once as it accepts and closes a connection that gets
+/// no state at all, when the server is at its limit, and a constant costs
+/// one write with nothing to format or keep up to date.
+pub const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: reactor\r\n\
+Content-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\n\
+Service Unavailable\n";
+
 /// The status codes this server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -195,6 +209,18 @@ mod tests {
         assert!(close.ends_with("Content-Length: 13\r\nConnection: close\r\n\r\nHello, World!"));
         let keep = written(hello(Connection::KeepAlive, true))?;
         assert!(keep.ends_with("Content-Length: 13\r\nConnection: keep-alive\r\n\r\n"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_refusal_is_a_complete_closing_503() -> Result<(), std::str::Utf8Error> {
+        let refusal = std::str::from_utf8(REFUSAL)?;
+        let (head, body) = refusal.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+        assert!(head.contains("\r\nConnection: close"));
+        let length = format!("\r\nContent-Length: {}\r\n", body.len());
+        assert!(refusal.contains(&length), "{refusal:?}");
+        assert_eq!(body, "Service Unavailable\n");
         Ok(())
     }
 
