@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use log::LevelFilter;
 
-use reactor::cli::{ChatArgs, Cli, Command, HttpArgs, UdpEchoArgs};
+use reactor::cli::{ChatArgs, Cli, Command, EchoArgs, HttpArgs, UdpEchoArgs};
 use reactor::client;
 use reactor::event_loop::NARRATION;
+use reactor::event_loop::{Config, Protocol};
 use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
 use reactor::proto::chat::web::WEB_MAX_INPUT;
@@ -19,6 +20,7 @@ use reactor::proto::echo::Echo;
 use reactor::proto::http::Http;
 use reactor::proto::udp_echo::UdpEcho;
 use reactor::server::{run_announced, serve, start, Listen};
+use reactor::workers;
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
 /// Runs one command: each gets its options as clap parsed them.
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Echo(args) => serve("echo", &[tcp(args.bind)], args.server.config(), Echo),
+        Command::Echo(args) => serve_echo(&args),
         Command::Chat(args) => serve_chat(&args),
         Command::Http(args) => serve_http(&args),
         Command::UdpEcho(args) => serve_udp_echo(&args),
@@ -62,6 +64,35 @@ fn tcp(addr: SocketAddr) -> Listen {
         scheme: "tcp",
         addr,
     }
+}
+
+/// One loop, or `--workers` loops, each with its own protocol.
+fn serve_on<P, F>(
+    name: &str,
+    listen: &[Listen],
+    config: Config,
+    workers: u32,
+    make: F,
+) -> Result<(), Failure>
+where
+    P: Protocol,
+    F: Fn(usize) -> P + Send + Sync + 'static,
+{
+    match workers::count(workers) {
+        1 => serve(name, listen, config, make(0)),
+        n => workers::serve(name, listen, config, n, make),
+    }
+}
+
+fn serve_echo(args: &EchoArgs) -> Result<(), Failure> {
+    let config = args.server.config();
+    serve_on(
+        "echo",
+        &[tcp(args.bind)],
+        config,
+        args.server.workers,
+        |_| Echo,
+    )
 }
 
 fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
@@ -78,25 +109,33 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
         // A polling body is read whole: up to Engine.IO's maxPayload.
         config.max_input = config.max_input.max(WEB_MAX_INPUT);
     }
+    if workers::count(args.server.workers) > 1 {
+        return Err(Failure::Error(
+            "chat with --workers above 1 is not available yet: run one loop".into(),
+        ));
+    }
     let chat = Chat::new(max_line, config.max_outbuf);
     serve("chat", &listen, config, chat)
 }
 
 fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
-    let http = Http::new(seconds_or_off(args.header_timeout));
+    let header_timeout = seconds_or_off(args.header_timeout);
     let listen = [Listen {
         scheme: "http",
         addr: args.bind,
     }];
-    serve("http", &listen, args.server.config(), http)
+    let config = args.server.config();
+    serve_on("http", &listen, config, args.server.workers, move |_| {
+        Http::new(header_timeout)
+    })
 }
 
 /// The UDP echo server owns its socket, so it binds before the loop
 /// starts and registers the socket as a source of its own.
 fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
     let (bind, config) = (args.bind, args.udp.config());
-    let echo =
-        UdpEcho::bind(bind, config.max_outbuf).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let echo = UdpEcho::bind(bind, config.max_outbuf, args.udp.buffers())
+        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
     let addr = echo
         .local_addr()
         .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;

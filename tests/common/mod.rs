@@ -202,6 +202,24 @@ pub fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     buf
 }
 
+/// The number after `name=` in a log line (a stats line or the summary).
+pub fn log_counter(line: &str, name: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("{name}=")))
+        .and_then(|n| n.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+}
+
+/// Like [`log_counter`], but 0 when the line does not name the counter
+/// (counters shown only when not zero, such as `discarded=`).
+pub fn log_counter_or_zero(line: &str, name: &str) -> u64 {
+    if line.contains(&format!(" {name}=")) {
+        log_counter(line, name)
+    } else {
+        0
+    }
+}
+
 /// One echo round trip.
 pub fn round_trip(stream: &mut TcpStream, message: &[u8]) {
     stream.write_all(message).expect("write");
