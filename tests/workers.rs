@@ -112,6 +112,54 @@ fn http_workers_answer_on_one_port() {
 }
 
 #[test]
+fn http_stats_add_the_workers_up_and_list_each() {
+    let server = Server::start(&["http", "--workers", "2"]);
+    for _ in 0..20 {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        read_to_end(&mut stream);
+    }
+    // The board is published once a turn: ask until the totals show all
+    // twenty (each ask is itself a request; the wait is bounded).
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let stats = loop {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let answer = String::from_utf8(read_to_end(&mut stream)).expect("UTF-8");
+        let body = answer
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        if json["requests"].as_u64().unwrap_or(0) >= 20 {
+            break json;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "totals never reached 20: {json}"
+        );
+    };
+    let workers = stats["workers"].as_array().expect("a workers array");
+    assert_eq!(workers.len(), 2, "{stats}");
+    let sum = |field: &str| -> u64 { workers.iter().filter_map(|w| w[field].as_u64()).sum() };
+    assert_eq!(
+        sum("accepted"),
+        stats["accepted"].as_u64().unwrap_or(0),
+        "{stats}"
+    );
+    assert_eq!(
+        sum("requests"),
+        stats["requests"].as_u64().unwrap_or(0),
+        "{stats}"
+    );
+}
+
+#[test]
 fn zero_workers_means_one_per_core() {
     let mut server = Server::start(&["echo", "--workers", "0"]);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

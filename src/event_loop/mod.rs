@@ -120,8 +120,6 @@ pub struct Reactor<P: Protocol> {
     /// The loops this one stops when a signal reaches it (one loop per
     /// core), if it is one of several.
     group: Option<Arc<LoopGroup>>,
-    /// Where this loop publishes its counters for the others, and its slot.
-    board: Option<(Arc<StatsBoard>, usize)>,
 }
 
 impl<P: Protocol> Reactor<P> {
@@ -145,7 +143,6 @@ impl<P: Protocol> Reactor<P> {
             signals: None,
             second_signal: None,
             group: None,
-            board: None,
         })
     }
 
@@ -170,7 +167,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// Publishes this loop's counters in slot `n` of `board` once a turn.
     pub fn publish_stats(&mut self, board: Arc<StatsBoard>, n: usize) {
-        self.board = Some((board, n));
+        self.io.board = Some((board, n));
     }
 
     /// The counters (the shutdown summary is written from them).
@@ -265,7 +262,7 @@ impl<P: Protocol> Reactor<P> {
         }
         self.fire_timers();
         self.settle();
-        if let Some((board, n)) = &self.board {
+        if let Some((board, n)) = &self.io.board {
             board.publish(*n, &self.io.stats);
         }
         Ok(())
@@ -318,7 +315,7 @@ impl<P: Protocol> Reactor<P> {
     /// of several, the first loop's line with everyone's totals and each
     /// loop's share (the others say nothing).
     fn log_stats(&self) {
-        match &self.board {
+        match &self.io.board {
             None => info!("stats: {}", self.io.stats),
             Some((board, 0)) => {
                 let each: Vec<String> = (0..board.len())

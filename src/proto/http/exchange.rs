@@ -15,8 +15,7 @@ use log::debug;
 
 use super::date::DateCache;
 use super::request::{self, Method, Request, RequestError, Version};
-use super::response::{write_stats_json, Connection, Response, Status, CONTINUE};
-use crate::event_loop::Stats;
+use super::response::{write_stats_json, Connection, Response, StatsView, Status, CONTINUE};
 
 /// The body of `GET /`.
 const HELLO: &[u8] = b"Hello, World!";
@@ -136,7 +135,7 @@ impl Responder {
         &mut self,
         state: &mut ConnState,
         input: &[u8],
-        stats: &Stats,
+        stats: StatsView<'_>,
     ) -> (usize, Next) {
         let mut used = 0;
         loop {
@@ -178,7 +177,7 @@ impl Responder {
         state: &mut ConnState,
         rest: &[u8],
         scanned: usize,
-        stats: &Stats,
+        stats: StatsView<'_>,
     ) -> Step {
         // Empty lines before a request line are ignored (RFC 9112 section
         // 2.2; some clients send one after a body), not kept as the start
@@ -227,7 +226,7 @@ impl Responder {
 
     /// Appends the answer to one request; says whether the connection
     /// stays open after it.
-    fn answer(&mut self, req: &Request, stats: &Stats) -> Next {
+    fn answer(&mut self, req: &Request, stats: StatsView<'_>) -> Next {
         self.requests += 1;
         let (next, connection) = match (req.keep_alive, req.version) {
             (true, Version::Http11) => (Next::KeepOpen, Connection::Default),

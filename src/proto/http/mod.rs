@@ -78,7 +78,7 @@ use log::{debug, trace};
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Origin, Overflow, Protocol, TimerId};
 use date::DateCache;
 use exchange::{ConnState, Next, Responder};
-use response::{Status, REFUSAL};
+use response::{StatsView, Status, REFUSAL};
 use timeouts::{Expiry, Timeouts};
 
 /// HTTP's timers.
@@ -248,8 +248,13 @@ impl Protocol for Http {
         };
         let mut state = before;
         let answered_before = self.responder.requests;
-        let (used, next) = self.responder.answer_all(&mut state, input, io.stats());
+        let view = match io.board() {
+            Some((board, _)) => StatsView::Workers(board),
+            None => StatsView::Loop(io.stats()),
+        };
+        let (used, next) = self.responder.answer_all(&mut state, input, view);
         let answered = self.responder.requests - answered_before;
+        io.count_requests(answered);
         self.set_state(id, state);
         let deadline = self
             .timeouts

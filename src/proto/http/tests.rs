@@ -6,6 +6,7 @@ use std::error::Error;
 use std::time::SystemTime;
 
 use super::exchange::{ConnState, Next, Responder};
+use super::response::StatsView;
 use crate::event_loop::Stats;
 
 /// One connection's view of the responder.
@@ -25,9 +26,9 @@ impl Harness {
     /// Offers `input` as the loop would; returns bytes consumed, whether
     /// the connection stays open, and the answers.
     fn feed(&mut self, input: &[u8]) -> Result<(usize, Next, String), Box<dyn Error>> {
-        let (used, next) = self
-            .responder
-            .answer_all(&mut self.state, input, &Stats::default());
+        let (used, next) =
+            self.responder
+                .answer_all(&mut self.state, input, StatsView::Loop(&Stats::default()));
         let out = String::from_utf8(std::mem::take(&mut self.responder.out))?;
         Ok((used, next, out))
     }
