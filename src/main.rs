@@ -12,7 +12,7 @@ use log::LevelFilter;
 use reactor::cli::{ChatArgs, Cli, Command, EchoArgs, HttpArgs, UdpEchoArgs};
 use reactor::client;
 use reactor::event_loop::NARRATION;
-use reactor::event_loop::{Config, Protocol};
+use reactor::event_loop::{Config, Protocol, UdpSocket};
 use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
 use reactor::proto::chat::shared::Shared;
@@ -76,10 +76,10 @@ fn serve_on<P, F>(
 ) -> Result<(), Failure>
 where
     P: Protocol,
-    F: Fn(usize) -> P + Send + Sync + 'static,
+    F: Fn(usize) -> Result<P, Failure> + Send + Sync + 'static,
 {
     match workers::count(workers) {
-        1 => serve(name, listen, config, make(0)),
+        1 => serve(name, listen, config, make(0)?),
         n => workers::serve(name, listen, config, n, make),
     }
 }
@@ -91,7 +91,7 @@ fn serve_echo(args: &EchoArgs) -> Result<(), Failure> {
         &[tcp(args.bind)],
         config,
         args.server.workers,
-        |_| Echo,
+        |_| Ok(Echo),
     )
 }
 
@@ -123,8 +123,14 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
             .ok()
             .and_then(|mut all| all.get_mut(n).and_then(Option::take));
         // Each worker's inbox is taken exactly once, by that worker.
-        let inbox = inbox.unwrap_or_else(|| std::sync::mpsc::channel().1);
-        Chat::of_worker(Arc::clone(&shared), n, inbox, max_line, max_outbuf)
+        let inbox = inbox.ok_or_else(|| Failure::Error(format!("worker {n}: no inbox")))?;
+        Ok(Chat::of_worker(
+            Arc::clone(&shared),
+            n,
+            inbox,
+            max_line,
+            max_outbuf,
+        ))
     })
 }
 
@@ -136,24 +142,53 @@ fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
     let listen = [Listen::on("http", args.bind)];
     let config = args.server.config();
     serve_on("http", &listen, config, args.server.workers, move |_| {
-        Http::new(timeouts)
+        Ok(Http::new(timeouts))
     })
 }
 
 /// The UDP echo server owns its socket, so it binds before the loop
-/// starts and registers the socket as a source of its own.
+/// starts and registers the socket as a source of its own. With
+/// `--workers`, each worker gets a socket of its own on the same port
+/// (`SO_REUSEPORT`).
 fn serve_udp_echo(args: &UdpEchoArgs) -> Result<(), Failure> {
     let (bind, config) = (args.bind, args.udp.config());
-    let echo = UdpEcho::bind(bind, config.max_outbuf, args.udp.buffers())
-        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    let addr = echo
-        .local_addr()
-        .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
-    let mut reactor = start(config, echo)?;
-    let (echo, io) = reactor.parts();
-    echo.register(io)
-        .map_err(|e| format!("cannot watch {addr}: {e}"))?;
-    run_announced(&mut reactor, "udp-echo", &[Listen::on("udp", addr)])
+    let workers = workers::count(args.udp.workers);
+    let (limit, buffers) = (config.max_outbuf, args.udp.buffers());
+    if workers == 1 {
+        let echo =
+            UdpEcho::bind(bind, limit, buffers).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+        let addr = echo
+            .local_addr()
+            .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
+        let mut reactor = start(config, echo)?;
+        let (echo, io) = reactor.parts();
+        echo.register(io)
+            .map_err(|e| format!("cannot watch {addr}: {e}"))?;
+        return run_announced(&mut reactor, "udp-echo", &[Listen::bound("udp", addr)]);
+    }
+    let mut sockets = Vec::new();
+    let mut addr = bind;
+    for _ in 0..workers {
+        let socket =
+            workers::reuse_port_udp(addr).map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        addr = socket
+            .local_addr()
+            .map_err(|e| format!("cannot read the address of {bind}: {e}"))?;
+        sockets.push(Some(UdpSocket::from_std(socket)));
+    }
+    let sockets = Mutex::new(sockets);
+    let make = move |n: usize| {
+        // Each worker's socket is taken once, by that worker.
+        let socket = sockets
+            .lock()
+            .ok()
+            .and_then(|mut all| all.get_mut(n)?.take());
+        let socket = socket.ok_or_else(|| Failure::Error(format!("worker {n}: no socket")))?;
+        UdpEcho::on_socket(socket, limit, buffers)
+            .map_err(|e| Failure::Error(format!("worker {n}: udp socket: {e}")))
+    };
+    let listen = [Listen::bound("udp", addr)];
+    workers::serve("udp-echo", &listen, config, workers, make)
 }
 
 /// Logs go to stderr (stdout carries only the readiness line and data).

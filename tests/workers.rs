@@ -257,3 +257,42 @@ fn a_chat_with_workers_tells_every_member_at_shutdown() {
     let (status, log) = server.wait_exit();
     assert_eq!(status.code(), Some(0), "{log:#?}");
 }
+
+#[test]
+fn udp_workers_share_a_port_and_each_client_socket_stays_on_one() {
+    let mut server = Server::start(&["udp-echo", "--workers", "2", "--stats-interval", "1"]);
+    let mut clients = Vec::new();
+    for i in 0..16u8 {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        socket.connect(server.addr).expect("connect");
+        for j in 0..5u8 {
+            socket.send(&[i, j]).expect("send");
+            let mut buf = [0; 8];
+            let n = socket.recv(&mut buf).expect("an echo");
+            assert_eq!(&buf[..n], &[i, j]);
+        }
+        clients.push(socket);
+    }
+    let line = loop {
+        let line = server.wait_for_log("workers=[");
+        if log_counter(&line, "datagrams_in") == 80 {
+            break line;
+        }
+        server.log_seen.retain(|l| l != &line);
+    };
+    let shares: Vec<u64> = line
+        .split("w")
+        .skip(1)
+        .filter(|part| part.contains("accepted="))
+        .map(|part| log_counter_or_zero(part, "datagrams_in"))
+        .collect();
+    assert_eq!(shares.len(), 2, "{line}");
+    assert!(
+        shares.iter().all(|&n| n > 0),
+        "one worker got every client: {line}"
+    );
+    // The kernel spreads by source: each client's 5 datagrams went to one
+    // worker, so each share is a multiple of 5.
+    assert!(shares.iter().all(|&n| n % 5 == 0), "{line}");
+}

@@ -321,7 +321,11 @@ impl<P: Protocol> Reactor<P> {
                 let each: Vec<String> = (0..board.len())
                     .map(|n| {
                         let s = board.get(n);
-                        format!("w{n}: accepted={} open={}", s.accepted, s.open)
+                        let mut share = format!("w{n}: accepted={} open={}", s.accepted, s.open);
+                        if s.datagrams_in > 0 {
+                            share.push_str(&format!(" datagrams_in={}", s.datagrams_in));
+                        }
+                        share
                     })
                     .collect();
                 info!("stats: {} workers=[{}]", board.total(), each.join(", "));
