@@ -78,7 +78,7 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
         // A polling body is read whole: up to Engine.IO's maxPayload.
         config.max_input = config.max_input.max(WEB_MAX_INPUT);
     }
-    let chat = Chat::new(max_line, config.max_outbuf);
+    let chat = Chat::new(max_line, config.max_outbuf, args.heartbeat());
     serve("chat", &listen, config, chat)
 }
 

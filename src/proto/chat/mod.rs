@@ -46,6 +46,7 @@ use log::debug;
 
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Origin, Overflow, Protocol};
 use crate::proto::line::LineFramer;
+use crate::proto::web::engineio::Heartbeat;
 use hub::{Hub, Route};
 use state::{Departure, MemberId};
 use web::engine::{ChatIo, EngineTimer};
@@ -93,12 +94,13 @@ pub struct Chat {
 
 impl Chat {
     /// A chat server whose lines may be `max_line` bytes long, and whose
-    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll.
-    pub fn new(max_line: usize, max_outbuf: usize) -> Chat {
+    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll
+    /// and are pinged as `heartbeat` says.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Chat {
         Chat {
             hub: Hub::new(max_line),
             lines: ConnMap::new(),
-            web: Web::new(max_line, max_outbuf),
+            web: Web::new(max_line, max_outbuf, heartbeat),
             max_line,
         }
     }

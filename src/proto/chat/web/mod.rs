@@ -31,7 +31,7 @@ use super::state::{Departure, MemberId};
 use super::WORK_BUDGET;
 use crate::event_loop::{CloseReason, ConnId, ConnMap, NARRATION};
 use crate::proto::line::Frame;
-use crate::proto::web::engineio::{self, RequestError, MAX_PAYLOAD};
+use crate::proto::web::engineio::{self, Heartbeat, RequestError, MAX_PAYLOAD};
 use crate::proto::web::frame::{self, Event, FrameDecoder, Role};
 use crate::proto::web::handshake;
 use engine::{bad_request, close_websocket, ChatIo, EngineTimer, SessionId, Sessions, Transport};
@@ -92,11 +92,12 @@ pub struct Web {
 }
 
 impl Web {
-    /// The web side of a chat with these limits.
-    pub fn new(max_line: usize, max_outbuf: usize) -> Web {
+    /// The web side of a chat with these limits, whose Engine.IO sessions
+    /// keep `heartbeat`.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Web {
         Web {
             conns: ConnMap::new(),
-            sessions: Sessions::new(max_outbuf),
+            sessions: Sessions::new(max_outbuf, heartbeat),
             max_line,
         }
     }
