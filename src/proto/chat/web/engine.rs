@@ -273,7 +273,16 @@ impl Sessions {
             bad_request(io, conn, engineio::RequestError::BadRequest);
             return self.end(io, id, "second pending GET");
         }
-        if session.outbox.is_empty() {
+        if session.outbox.is_empty() && session.probe.is_some() {
+            // A WebSocket is probing: the client will not send the
+            // upgrade packet until its polling has paused, which waits
+            // for this GET to end. The held GET the probe released may
+            // have been answered before this one left the client (the
+            // official clients poll again at once): held, it would stall
+            // the upgrade until the next ping. End it now, as the official
+            // server does with its noop during an upgrade.
+            respond(io, conn, Status::Ok, TEXT, b"6", then);
+        } else if session.outbox.is_empty() {
             session.held = Some((conn, then));
             trace!(target: NARRATION, "  session {} poll held on conn {conn}", session.sid);
         } else {
