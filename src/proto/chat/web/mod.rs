@@ -24,7 +24,7 @@ pub mod socket;
 
 use std::rc::Rc;
 
-use log::debug;
+use log::{debug, warn};
 
 use super::hub::{Hub, Route};
 use super::state::{Departure, MemberId};
@@ -280,6 +280,12 @@ impl Web {
     fn post(&mut self, hub: &mut Hub, io: &mut ChatIo, conn: ConnId, id: SessionId, body: &[u8]) {
         let packets = match engineio::decode_payload(body) {
             Ok(packets) => packets,
+            Err(engineio::PacketError::Binary) => {
+                // A `b` packet: an attachment, as over a WebSocket.
+                warn!("conn={conn}: {BINARY_REFUSED}");
+                bad_request(io, conn, RequestError::BadRequest);
+                return self.sessions.end(io, id, "binary attachment");
+            }
             Err(e) => {
                 debug!("polling body refused: {e}");
                 bad_request(io, conn, RequestError::BadRequest);
@@ -345,7 +351,14 @@ impl Web {
                 }
             },
             (Event::Text(_), WsRole::Lines(None)) | (Event::Pong(_), _) => {}
-            (Event::Binary(_), _) => close_websocket(io, conn, CLOSE_UNSUPPORTED),
+            // A binary frame on Engine.IO is how Socket.IO sends an
+            // attachment: refused as the `45x-` packet announcing one is,
+            // with the warning the operator is promised.
+            (Event::Binary(_), WsRole::Engine(id)) => {
+                warn!("conn={conn}: {BINARY_REFUSED}");
+                self.sessions.end(io, id, "binary attachment");
+            }
+            (Event::Binary(_), WsRole::Lines(_)) => close_websocket(io, conn, CLOSE_UNSUPPORTED),
             (Event::Ping(payload), _) => {
                 let mut pong = Vec::new();
                 frame::encode_pong(&mut pong, payload);
@@ -453,6 +466,10 @@ fn then(req: &Request) -> Then {
         Then::Close
     }
 }
+
+/// What the log says when a Socket.IO client sends binary data.
+pub(super) const BINARY_REFUSED: &str =
+    "a Socket.IO client sent a binary attachment: not supported, disconnecting it";
 
 /// Close code 1003: a message type this end does not accept (binary, where
 /// the chat speaks text).
