@@ -326,7 +326,7 @@ impl Web {
             Ok(None) => return (used > 0).then_some(used),
             Err(e) => {
                 debug!("conn={conn} websocket closed with {}: {e}", e.close_code());
-                close_websocket(io, conn, e.close_code());
+                self.close_websocket(hub, io, conn, e.close_code());
                 return Some(input.len());
             }
         };
@@ -358,7 +358,9 @@ impl Web {
                 warn!("conn={conn}: {BINARY_REFUSED}");
                 self.sessions.end(io, id, "binary attachment");
             }
-            (Event::Binary(_), WsRole::Lines(_)) => close_websocket(io, conn, CLOSE_UNSUPPORTED),
+            (Event::Binary(_), WsRole::Lines(_)) => {
+                self.close_websocket(hub, io, conn, CLOSE_UNSUPPORTED);
+            }
             (Event::Ping(payload), _) => {
                 let mut pong = Vec::new();
                 frame::encode_pong(&mut pong, payload);
@@ -366,10 +368,32 @@ impl Web {
             }
             (Event::Close { code, .. }, _) => {
                 // Answer the close handshake with the same code, then close.
-                close_websocket(io, conn, code.unwrap_or(frame::CLOSE_NORMAL));
+                self.close_websocket(hub, io, conn, code.unwrap_or(frame::CLOSE_NORMAL));
             }
         }
         Some(used)
+    }
+
+    /// The server ends WebSocket `conn` with a close frame of `code`, and
+    /// its member leaves the chat now. Not later, when the connection is
+    /// gone: the loop may linger on it for a while after the close frame
+    /// (until the peer closes its end too), and the room must not keep a
+    /// member, or send it messages, that nobody reads any more.
+    fn close_websocket(&mut self, hub: &mut Hub, io: &mut ChatIo, conn: ConnId, code: u16) {
+        close_websocket(io, conn, code);
+        if let Some(WebConn::Ws {
+            role: WsRole::Lines(member),
+            ..
+        }) = self.conns.get_mut(conn)
+        {
+            if let Some(member) = member.take() {
+                let route = Route::WsLine(conn);
+                let why = Departure::Disconnected;
+                hub.leave(io, &mut self.sessions, member, route, why);
+            }
+        }
+        // A Socket.IO session this WebSocket carried ends the same way.
+        self.sessions.conn_closed(io, conn);
     }
 
     /// A web connection closed: its `/ws` member leaves, a session it
