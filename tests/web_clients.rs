@@ -39,11 +39,7 @@ impl Transports {
 }
 
 fn python_socketio() -> Option<Command> {
-    python_with(
-        &["socketio", "websocket"],
-        "'python-socketio[client]' websocket-client",
-    )
-    .map(|mut python| {
+    python_with(&["socketio", "websocket"]).map(|mut python| {
         python.arg(script("sio_driver.py"));
         python
     })
@@ -207,7 +203,7 @@ fn node_socketio_client_over_polling_only() {
 
 /// Python's `websockets` on `/ws`, as a script would use it.
 fn websockets_client(url: &str) -> Option<Driver> {
-    let mut python = python_with(&["websockets.sync.client"], "websockets")?;
+    let mut python = python_with(&["websockets.sync.client"])?;
     python.arg(script("ws_driver.py")).arg(url);
     Some(Driver::start(python))
 }

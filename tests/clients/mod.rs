@@ -52,9 +52,8 @@ fn missing(problem: &str) -> Option<Command> {
 }
 
 /// `python3 -B` (no `.pyc` in the tree), if it can import every module
-/// of `modules`; the pip packages that provide them are named in the
-/// skip message.
-pub fn python_with(modules: &[&str], packages: &str) -> Option<Command> {
+/// of `modules` (`requirements.txt` here lists the packages).
+pub fn python_with(modules: &[&str]) -> Option<Command> {
     let check = format!("import {}", modules.join(", "));
     match Command::new("python3").args(["-c", &check]).output() {
         Ok(out) if out.status.success() => {
@@ -63,7 +62,8 @@ pub fn python_with(modules: &[&str], packages: &str) -> Option<Command> {
             Some(python)
         }
         Ok(out) => missing(&format!(
-            "python3 cannot import {} (`python3 -m pip install {packages}`): {}",
+            "python3 cannot import {} (`python3 -m pip install -r \
+             tests/clients/requirements.txt`): {}",
             modules.join(", "),
             String::from_utf8_lossy(&out.stderr)
                 .lines()
