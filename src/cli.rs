@@ -12,6 +12,7 @@ use log::LevelFilter;
 use crate::client::ClientArgs;
 use crate::load::args::LoadArgs;
 use crate::process::seconds;
+use crate::proto::web::engineio::{Heartbeat, PING_INTERVAL_MS, PING_TIMEOUT_MS};
 use crate::server::{LoopArgs, ServerArgs, UdpArgs};
 
 /// A single-threaded epoll/kqueue event loop, and the servers that run on it.
@@ -120,6 +121,11 @@ pub struct EchoArgs {
     pub server: ServerArgs,
 }
 
+/// Longest `--ping-interval` and `--ping-timeout`. A browser's timers
+/// hold at most 2^31 - 1 ms (about 24.8 days) and fire at once beyond it;
+/// the client waits for their sum, which this keeps under that.
+pub const MAX_PING_MS: u64 = 1_000_000_000;
+
 /// `reactor chat`'s options.
 #[derive(Debug, Clone, Args)]
 pub struct ChatArgs {
@@ -136,6 +142,14 @@ pub struct ChatArgs {
     /// readiness line (`listening on http://...`) follows the TCP one.
     #[arg(long, value_name = "ADDR")]
     pub web: Option<SocketAddr>,
+    /// With --web: milliseconds between the pings the server sends each
+    /// Socket.IO client (Engine.IO's pingInterval, announced to clients).
+    #[arg(long, allow_negative_numbers = true, default_value_t = PING_INTERVAL_MS, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=MAX_PING_MS))]
+    pub ping_interval: u64,
+    /// With --web: milliseconds a Socket.IO client has to answer a ping
+    /// before it leaves the chat (Engine.IO's pingTimeout, announced).
+    #[arg(long, allow_negative_numbers = true, default_value_t = PING_TIMEOUT_MS, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=MAX_PING_MS))]
+    pub ping_timeout: u64,
     /// Options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -188,6 +202,15 @@ pub struct UdpEchoArgs {
 }
 
 impl ChatArgs {
+    /// What `--ping-interval` and `--ping-timeout` ask of Engine.IO
+    /// sessions.
+    pub fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            interval_ms: self.ping_interval,
+            timeout_ms: self.ping_timeout,
+        }
+    }
+
     /// A line longer than what may be queued for one member could never be
     /// delivered to anyone: refuse the combination rather than cap it.
     pub fn check(&self) -> Result<(), String> {
@@ -302,6 +325,30 @@ mod tests {
     }
 
     #[test]
+    fn chat_pings_as_engine_io_does_unless_told() {
+        let heartbeat = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Chat(chat) => chat.heartbeat(),
+            other => panic!("not chat: {other:?}"),
+        };
+        assert_eq!(heartbeat(&["reactor", "chat"]), Heartbeat::default());
+        let quick = [
+            "reactor",
+            "chat",
+            "--ping-interval",
+            "200",
+            "--ping-timeout",
+            "300",
+        ];
+        assert_eq!(
+            heartbeat(&quick),
+            Heartbeat {
+                interval_ms: 200,
+                timeout_ms: 300
+            }
+        );
+    }
+
+    #[test]
     fn out_of_range_values_are_usage_errors() {
         for bad in [
             &["reactor", "echo", "--max-conns", "-1"][..],
@@ -333,6 +380,9 @@ mod tests {
             &["reactor", "client", "no-port-here"],
             &["reactor", "chat", "--max-line", "0"],
             &["reactor", "chat", "--max-line", "-1"],
+            &["reactor", "chat", "--ping-interval", "0"],
+            &["reactor", "chat", "--ping-timeout", "-5"],
+            &["reactor", "chat", "--ping-timeout", "1000000001"],
             &["reactor", "http", "--header-timeout", "-1"],
             &["reactor", "http", "--keepalive-timeout", "-1"],
             &[

@@ -117,6 +117,7 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
     let (shared, inboxes) = Shared::new(workers, max_line);
     let inboxes = Mutex::new(inboxes.into_iter().map(Some).collect::<Vec<_>>());
     let max_outbuf = config.max_outbuf;
+    let heartbeat = args.heartbeat();
     serve_on("chat", &listen, config, args.server.workers, move |n| {
         let inbox = inboxes
             .lock()
@@ -130,6 +131,7 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
             inbox,
             max_line,
             max_outbuf,
+            heartbeat,
         ))
     })
 }

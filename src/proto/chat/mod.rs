@@ -53,6 +53,7 @@ use log::debug;
 
 use crate::event_loop::{CloseReason, ConnId, ConnMap, Handle, Origin, Overflow, Protocol};
 use crate::proto::telnet::{Item, Stopped, TelnetLines};
+use crate::proto::web::engineio::Heartbeat;
 use hub::{Hub, Route};
 use shared::{Batch, Shared};
 use state::{Departure, MemberId};
@@ -102,10 +103,18 @@ pub struct Chat {
 
 impl Chat {
     /// A chat server whose lines may be `max_line` bytes long, and whose
-    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll.
-    pub fn new(max_line: usize, max_outbuf: usize) -> Chat {
+    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll
+    /// and are pinged as `heartbeat` says.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Chat {
         let (shared, mut inboxes) = Shared::new(1, max_line);
-        Chat::of_worker(shared, 0, inboxes.remove(0), max_line, max_outbuf)
+        Chat::of_worker(
+            shared,
+            0,
+            inboxes.remove(0),
+            max_line,
+            max_outbuf,
+            heartbeat,
+        )
     }
 
     /// Worker `worker`'s part of the chat `shared` (`--workers`), with its
@@ -116,11 +125,12 @@ impl Chat {
         inbox: Receiver<Batch>,
         max_line: usize,
         max_outbuf: usize,
+        heartbeat: Heartbeat,
     ) -> Chat {
         Chat {
             hub: Hub::of_worker(shared, worker, inbox),
             lines: ConnMap::new(),
-            web: Web::new(max_line, max_outbuf),
+            web: Web::new(max_line, max_outbuf, heartbeat),
             max_line,
         }
     }
