@@ -11,6 +11,8 @@
 //!   flight per connection, closed or open loop, a bounded window.
 //! * [`echo`]: TCP echo, every returned byte verified.
 //! * [`chat`]: members of one room publishing at a rate; fan-out latency.
+//! * [`fanout`]: what chat shares with the coming Socket.IO mode: the
+//!   payload, the order check.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
 //! * [`conns`]: what the TCP generators share: their connection table,
@@ -29,6 +31,7 @@ pub mod args;
 pub mod chat;
 pub mod conns;
 pub mod echo;
+pub mod fanout;
 pub mod http;
 pub mod report;
 pub mod requests;
@@ -76,6 +79,18 @@ pub enum Mode {
     Http,
 }
 
+impl Mode {
+    /// The mode's name on the command line and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Echo => "echo",
+            Mode::Chat => "chat",
+            Mode::Udp => "udp",
+            Mode::Http => "http",
+        }
+    }
+}
+
 /// A generator: a protocol that can start its connections and hand back
 /// its tally when the loop is done.
 pub trait Generator: Protocol<Timer = LoadTimer> + Sized {
@@ -105,8 +120,9 @@ pub fn run(options: LoadArgs) -> Result<(), Failure> {
     raise_fd_limit();
     let start = Instant::now();
     let warmup_end = start + options.warmup();
+    // Each sender's share of the rate.
     let interval = (options.rate > 0)
-        .then(|| Duration::from_secs_f64(options.connections as f64 / options.rate as f64));
+        .then(|| Duration::from_secs_f64(options.senders() as f64 / options.rate as f64));
     let (done, results) = mpsc::channel();
     let mut progress = Vec::new();
     for t in 0..threads {
@@ -116,7 +132,7 @@ pub fn run(options: LoadArgs) -> Result<(), Failure> {
         let plan = Plan {
             addr,
             numbers,
-            total_connections: options.connections,
+            senders: options.senders(),
             size: options.size(),
             pipeline: options.pipeline(),
             interval,
