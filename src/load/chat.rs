@@ -5,7 +5,7 @@
 //! Each publisher sends `load <conn> <seq> <nanos>` lines on the
 //! open-loop schedule, and each delivery `NAME: load ...` at another
 //! member is one operation; `fanout.rs` has the message, the order check
-//! and how losses are counted.
+//! and how losses are counted, which `--mode socketio` shares.
 
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use crate::proto::line::{Frame, LineFramer};
 use super::conns::{self, Conns, Tracked};
 use super::fanout::{self, Order};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, LoadTimer};
+use super::{Generator, LoadTimer};
 
 /// A line longer than this is not a chat line the generator sent: an error.
 const MAX_LINE: usize = 64 * 1024;
@@ -61,10 +61,8 @@ impl ChatLoad {
                 continue;
             }
             self.out.clear();
-            while let Some(at) = self
-                .plan
-                .intended(member.number, member.sent)
-                .filter(|&at| at <= now && io.queued(id) + self.out.len() < fanout::MAX_QUEUED)
+            while let Some(at) = fanout::due(&self.plan, member.number, member.sent, now)
+                .filter(|_| io.queued(id) + self.out.len() < fanout::MAX_QUEUED)
             {
                 fanout::write_message(&mut self.out, &self.plan, member.number, member.sent, at);
                 self.out.push('\n');
@@ -124,17 +122,22 @@ impl Generator for ChatLoad {
                 order: Order::default(),
                 framer: LineFramer::new(MAX_LINE),
             });
-        arm_timers(io, &self.plan, true);
+        fanout::arm_timers(io, &self.plan);
     }
 
-    /// A member that joined and heard nothing, while others published,
-    /// lost at least one delivery.
+    /// What never came is counted (`fanout::audit`).
     fn finish(mut self, _now: Instant) -> Tally {
-        let members = self.members.iter();
-        let seen: Vec<_> = members
-            .map(|m| (m.joined, m.sent, m.order.delivered()))
+        let members: Vec<_> = self
+            .members
+            .iter()
+            .map(|m| fanout::Final {
+                number: m.number,
+                joined: m.joined,
+                sent: m.sent,
+                order: &m.order,
+            })
             .collect();
-        fanout::count_deaf(&seen, &mut self.tally);
+        fanout::audit(&members, &mut self.tally);
         self.tally
     }
 }

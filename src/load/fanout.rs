@@ -1,5 +1,5 @@
 //! What the fan-out generators share (`chat.rs` over the line protocol,
-//! and a Socket.IO one to come): the message a publisher sends, and how a
+//! `socketio/` over Socket.IO): the message a publisher sends, and how a
 //! member checks and counts what it receives.
 //!
 //! A fan-out message has no reply to its sender, so these generators run
@@ -10,6 +10,14 @@
 //! that intended time: fan-out latency, read off the message itself, so
 //! nothing sent needs to be remembered.
 //!
+//! What is counted is the messages *published* in the measured time
+//! (meant to leave after the warm-up and before the end), each delivery
+//! of them wherever it falls: publishing stops at the end of the measured
+//! time and the run goes on for [`DRAIN`] more, so every message has a
+//! second to arrive. A stall at the end of the run then costs latency,
+//! not operations, and the count is exact: with no loss it is the rate
+//! times the other members times the duration.
+//!
 //! A member keeps, per publisher, the next sequence number it expects
 //! ([`Order`]); the server keeps each sender's order, so a gap is counted
 //! lost, and a number that goes back is a mismatch (duplicated, reordered
@@ -17,12 +25,23 @@
 //! where it starts: a member that joined late owes nothing for what was
 //! said before. What a member keeps is bounded by the publishers: a
 //! publisher number no publisher has is a mismatch, not a new entry.
+//! When the drain is over, [`audit`] counts what never came: the messages
+//! a publisher sent after the last one a member heard (timeouts: not
+//! there a second after publishing stopped), and members that heard
+//! nothing at all.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use super::tally::{Plan, Tally};
+use super::{LoadTimer, TICK_EVERY, TIMEOUT};
+use crate::event_loop::Io;
+
+/// How long a fan-out run goes on after publishing stops, so that every
+/// message published has this long to reach every member: the same second
+/// after which a request counts as unanswered.
+pub const DRAIN: Duration = TIMEOUT;
 
 /// Bytes a publisher may have queued and not yet sent: beyond this it
 /// sends nothing more until the queue drains, and the messages due
@@ -30,6 +49,21 @@ use super::tally::{Plan, Tally};
 /// buffered without limit. A few thousand messages: far more than a
 /// server that keeps up ever leaves in a queue.
 pub const MAX_QUEUED: usize = 256 * 1024;
+
+/// Arms a fan-out run's timers: the tick, and the end, [`DRAIN`] after
+/// publishing stops.
+pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan) {
+    let end = (plan.end + DRAIN).saturating_duration_since(io.now());
+    io.set_timer(end, LoadTimer::End);
+    io.set_timer(TICK_EVERY, LoadTimer::Tick);
+}
+
+/// When message `seq` of publisher `number` was meant to leave, if that
+/// is by `now` and before publishing stops.
+pub fn due(plan: &Plan, number: u64, seq: u64, now: Instant) -> Option<Instant> {
+    plan.intended(number, seq)
+        .filter(|&at| at <= now && at < plan.end)
+}
 
 /// Appends message `seq` of publisher `number`, meant to leave at
 /// `intended`, to `out` (without a line end).
@@ -77,7 +111,8 @@ impl Order {
     }
 
     /// One delivery of `text`, which arrived `now` in `bytes` bytes on
-    /// the wire: checked against the order, counted in `tally`.
+    /// the wire: checked against the order, and counted in `tally` if it
+    /// was published in the measured time.
     pub fn receive(
         &mut self,
         text: &str,
@@ -103,23 +138,54 @@ impl Order {
         *expected = next;
         self.delivered += 1;
         let intended = plan.start + Duration::from_nanos(message.nanos);
-        tally.complete(plan, now, intended, bytes);
+        if (plan.warmup_end..plan.end).contains(&intended) {
+            tally.complete(plan, now, intended, bytes);
+        }
     }
 }
 
-/// Members that joined and heard nothing while the others published lost
-/// at least one delivery each: counted in `tally`. Each member is
-/// `(joined, messages it published, deliveries it received)`; a member
-/// hears only the *others*, so a lone publisher hearing nothing is fine.
-/// Only this loop's publishers are known here: with `--threads`, a loop
-/// without publishers counts no deaf member (the report's zero
-/// deliveries still fails a server that relays nothing).
-pub fn count_deaf(members: &[(bool, u64, u64)], tally: &mut Tally) {
-    let published: u64 = members.iter().map(|&(_, sent, _)| sent).sum();
-    let deaf = members
+/// One member at the end of the run, for the [`audit`].
+#[derive(Debug, Clone, Copy)]
+pub struct Final<'a> {
+    /// Its number (a publisher's is the number in its messages).
+    pub number: u64,
+    /// Whether it joined the room.
+    pub joined: bool,
+    /// Messages it published.
+    pub sent: u64,
+    /// What it heard.
+    pub order: &'a Order,
+}
+
+/// What never came, once the drain is over, counted in `tally`:
+///
+/// * each message a publisher sent after the last one a member heard from
+///   it is a timeout: it did not arrive within a second;
+/// * a member that joined and heard nothing while the others published
+///   lost at least one delivery. A member hears only the *others*, so a
+///   lone publisher hearing nothing is fine.
+///
+/// Only this loop's publishers are known here: with `--threads`, what a
+/// member owes a publisher of another loop is not checked (gaps are; and
+/// a server that relays nothing still fails on zero deliveries).
+pub fn audit(members: &[Final<'_>], tally: &mut Tally) {
+    let sent: HashMap<u64, u64> = members
         .iter()
-        .filter(|&&(joined, sent, delivered)| joined && delivered == 0 && published > sent);
-    tally.errors.lost += deaf.count() as u64;
+        .filter(|m| m.sent > 0)
+        .map(|m| (m.number, m.sent))
+        .collect();
+    let published: u64 = sent.values().sum();
+    for member in members {
+        for (publisher, next) in &member.order.expected {
+            let owed = sent
+                .get(publisher)
+                .map_or(0, |&sent| sent.saturating_sub(*next));
+            tally.errors.timeout += owed;
+        }
+        if member.joined && member.order.delivered == 0 && published > member.sent {
+            tally.errors.lost += 1;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,13 +262,65 @@ mod tests {
     }
 
     #[test]
-    fn a_deaf_member_is_one_lost_unless_only_it_published() {
+    fn the_measured_time_counts_by_when_messages_were_published() {
+        let plan = plan(1);
+        let mut tally = tally();
+        let mut order = Order::default();
+        let late = plan.end + Duration::from_millis(500);
+        let before_end = plan.end.duration_since(plan.start).as_nanos() - 1;
+        order.receive(
+            &format!("load 0 0 {before_end}"),
+            10,
+            late,
+            &plan,
+            &mut tally,
+        );
+        assert_eq!(tally.ops, 1, "published in time, delivered in the drain");
+        let at_end = before_end + 1;
+        order.receive(&format!("load 0 1 {at_end}"), 10, late, &plan, &mut tally);
+        assert_eq!(
+            (tally.ops, order.delivered()),
+            (1, 2),
+            "published after the end"
+        );
+        assert_eq!(
+            due(&plan, 0, 99, plan.end),
+            Some(plan.start + Duration::from_millis(990))
+        );
+        assert_eq!(due(&plan, 0, 100, plan.end), None, "publishing has stopped");
+    }
+
+    fn member(number: u64, joined: bool, sent: u64, order: &Order) -> Final<'_> {
+        Final {
+            number,
+            joined,
+            sent,
+            order,
+        }
+    }
+
+    #[test]
+    fn the_audit_counts_what_never_came_and_who_heard_nothing() {
+        let plan = plan(3);
+        let now = plan.start;
+        let (mut heard_all, mut heard_some, deaf) =
+            (Order::default(), Order::default(), Order::default());
+        let mut t = tally();
+        for seq in 0..10 {
+            heard_all.receive(&format!("load 0 {seq} 0"), 1, now, &plan, &mut t);
+        }
+        for seq in 4..7 {
+            heard_some.receive(&format!("load 0 {seq} 0"), 1, now, &plan, &mut t);
+        }
         let mut tally = self::tally();
-        // A lone publisher that hears nothing, and a member who was never
-        // welcomed: neither is deaf.
-        count_deaf(&[(true, 10, 0), (false, 0, 0)], &mut tally);
-        assert_eq!(tally.errors.lost, 0);
-        count_deaf(&[(true, 10, 0), (true, 5, 0), (true, 0, 10)], &mut tally);
-        assert_eq!(tally.errors.lost, 2, "two heard nothing from the others");
+        let members = [
+            member(0, true, 10, &deaf), // the publisher: hears nobody
+            member(1, true, 0, &heard_all),
+            member(2, true, 0, &heard_some), // 7, 8 and 9 never came
+            member(3, true, 0, &deaf),       // heard nothing at all
+            member(4, false, 0, &deaf),      // never joined
+        ];
+        audit(&members, &mut tally);
+        assert_eq!((tally.errors.timeout, tally.errors.lost), (3, 1));
     }
 }
