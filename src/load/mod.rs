@@ -11,8 +11,9 @@
 //!   flight per connection, closed or open loop, a bounded window.
 //! * [`echo`]: TCP echo, every returned byte verified.
 //! * [`chat`]: members of one room publishing at a rate; fan-out latency.
-//! * [`fanout`]: what chat shares with the coming Socket.IO mode: the
-//!   payload, the order check.
+//! * [`socketio`]: the same over Socket.IO on WebSocket, against
+//!   `reactor chat --web`.
+//! * [`fanout`]: what those two share: the payload, the order check.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
 //! * [`conns`]: what the TCP generators share: their connection table,
@@ -35,6 +36,7 @@ pub mod fanout;
 pub mod http;
 pub mod report;
 pub mod requests;
+pub mod socketio;
 pub mod tally;
 pub mod udp;
 
@@ -73,6 +75,8 @@ pub enum Mode {
     Echo,
     /// Chat (`reactor chat`): open loop only, latency per delivery.
     Chat,
+    /// Socket.IO chat (`reactor chat --web`): as chat, over WebSocket.
+    Socketio,
     /// UDP echo (`reactor udp-echo`): datagrams verified, losses counted.
     Udp,
     /// HTTP (`reactor http`, or any server answering `GET /`).
@@ -85,6 +89,7 @@ impl Mode {
         match self {
             Mode::Echo => "echo",
             Mode::Chat => "chat",
+            Mode::Socketio => "socketio",
             Mode::Udp => "udp",
             Mode::Http => "http",
         }
@@ -187,6 +192,7 @@ fn spawn_loop(
                 Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
                 Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
                 Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
+                Mode::Socketio => run_loop::<socketio::SocketIoLoad>(plan, tally),
             };
             let _ = done.send(result);
         })

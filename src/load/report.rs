@@ -24,11 +24,11 @@ const PERCENTILES: [(&str, &str, f64); 4] = [
     ("p99.9", "p999", 99.9),
 ];
 
-/// The publishers of a fan-out mode (chat); `None` for the
+/// The publishers of a fan-out mode (chat, socketio); `None` for the
 /// others, where every connection sends.
 fn publishers(options: &LoadArgs) -> Option<u64> {
     match options.mode {
-        Mode::Chat => Some(options.senders()),
+        Mode::Chat | Mode::Socketio => Some(options.senders()),
         Mode::Echo | Mode::Udp | Mode::Http => None,
     }
 }
