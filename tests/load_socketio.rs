@@ -102,6 +102,11 @@ fn every_message_reaches_every_other_member_over_socketio() {
     let report = report.expect("a JSON report on stdout");
     assert_eq!(number(&report, &["errors", "total"]), 0, "{report}");
     assert_eq!(number(&report, &["publishers"]), 2, "{report}");
+    assert_eq!(
+        number(&report, &["connected"]),
+        4,
+        "every member joined: {report}"
+    );
     // 200 messages published in the second, each delivered to the 3 other
     // members: 600 at most (fewer if a member joined after the first).
     let ops = number(&report, &["ops"]);

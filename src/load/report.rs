@@ -50,7 +50,12 @@ pub fn table(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> String {
         rate => format!("open loop, {rate} msgs/s"),
     };
     let who = match publishers(options) {
-        Some(p) => format!("{} members ({p} publishing)", options.connections),
+        // How many joined matters: one that joins late misses what was
+        // published before, so a short warm-up means fewer deliveries.
+        Some(p) => format!(
+            "{} members ({p} publishing, {} joined)",
+            options.connections, total.connected
+        ),
         None => format!("{} connections", options.connections),
     };
     let messages = match publishers(options) {
@@ -101,6 +106,8 @@ struct JsonReport<'a> {
     mode: Mode,
     addr: String,
     connections: u64,
+    /// Connections made (fan-out modes: members that joined the room).
+    connected: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     publishers: Option<u64>,
     threads: u64,
@@ -136,6 +143,7 @@ pub fn json(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> String {
         mode: options.mode,
         addr: addr.to_string(),
         connections: options.connections,
+        connected: total.connected,
         publishers: publishers(options),
         threads: options.threads,
         size: options.size,
