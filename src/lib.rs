@@ -43,6 +43,8 @@
 //!   over bytes.
 //!   - `proto/echo.rs`: every byte back.
 //!   - `proto/line.rs`: the line framer every line protocol shares.
+//!   - `proto/telnet.rs`: the Telnet filter in front of chat's framer, so
+//!     `telnet` users are served as well as `nc` users.
 //!   - `proto/chat/`: the chat server: `command.rs` parses a line,
 //!     `state.rs` is the chat (members, names, rooms) with no sockets, and
 //!     `mod.rs` adapts it to the loop.
@@ -67,6 +69,8 @@
 //!     JSON, the progress line.
 //! * [`server`]: wiring a server: limits, signals, the readiness line, then
 //!   `run`; the options every server shares.
+//! * [`workers`]: one loop per core (`--workers N`): loops that share a
+//!   port (`SO_REUSEPORT`), a signal, and a stats board, and nothing else.
 //! * [`process`]: what every command needs of the process: addresses,
 //!   the descriptor limit, the readiness line, the error and exit status.
 //! * [`cli`]: the command line (its doc comments are the `--help` text).
@@ -88,6 +92,7 @@ pub mod load;
 pub mod process;
 pub mod proto;
 pub mod server;
+pub mod workers;
 
 // The loop's API at the crate root, so a protocol reads `reactor::Io`,
 // not `reactor::event_loop::Io`.

@@ -111,6 +111,44 @@ fn lines_reach_only_the_senders_room() {
 }
 
 #[test]
+fn an_action_and_a_departure_read_differently() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    b.send("/me left");
+    a.expect("* guest-2 *left*");
+    b.send("/quit");
+    b.expect("* bye");
+    a.expect("* guest-2 left");
+}
+
+#[test]
+fn rooms_ignore_case_and_are_shown_as_first_spelled() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    a.send("/join Rust");
+    a.expect("* you are in #Rust");
+    b.expect("* guest-1 left");
+    b.send("/join rust");
+    b.expect("* you are in #Rust");
+    a.expect("* guest-2 joined");
+    b.send("/rooms");
+    b.expect("* rooms: Rust (2)");
+    b.send("/who");
+    b.expect("* in #Rust: guest-1, guest-2");
+}
+
+#[test]
+fn bidi_overrides_and_line_separators_are_shown_as_replacement_characters() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    b.send("\u{202E}olleh\u{2066}x\u{2069}\u{2028}* guest-1 left");
+    a.expect("guest-2: \u{FFFD}olleh\u{FFFD}x\u{FFFD}\u{FFFD}* guest-1 left");
+}
+
+#[test]
 fn private_messages_cross_rooms() {
     let server = chat(&[]);
     let (mut a, _) = join(&server, &mut []);
@@ -153,7 +191,7 @@ fn commands_and_errors_over_the_wire() {
 
     // Over --max-line: an error, the line dropped, the connection kept.
     b.send_raw(format!("{}\n", "x".repeat(100)).as_bytes());
-    b.send_raw(b"\xff\xfe\n");
+    b.send_raw(b"\xc3(\n");
     loop {
         let line = b.line();
         if !line.starts_with("* ") {

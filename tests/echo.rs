@@ -237,7 +237,21 @@ fn sigterm_flushes_queued_output_and_exits_zero() {
 
     let (status, log) = server.wait_exit();
     assert_eq!(status.code(), Some(0), "log: {log:#?}");
-    assert!(log.iter().any(|l| l.contains("stopped after")), "{log:#?}");
+    let summary = log
+        .iter()
+        .find(|l| l.contains("stopped after"))
+        .unwrap_or_else(|| panic!("no summary in {log:#?}"));
+    // Everything echo was handed, it sent back, and the client got it all:
+    // the queue was flushed, not dropped. What the close read and dropped
+    // (the rest of the client's 8 MiB) is counted apart.
+    let read = log_counter(summary, "bytes_in");
+    let discarded = log_counter_or_zero(summary, "discarded");
+    assert_eq!(
+        log_counter(summary, "bytes_out"),
+        read - discarded,
+        "{summary}"
+    );
+    assert_eq!(back.len() as u64, read - discarded, "{summary}");
 }
 
 #[test]

@@ -134,7 +134,10 @@ impl<T> Io<T> {
                     }
                     return;
                 }
-                Ok(n) => self.stats.bytes_in += n as u64,
+                Ok(n) => {
+                    self.stats.bytes_in += n as u64;
+                    self.stats.discarded += n as u64;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.remove(id, CloseReason::Error(e)),

@@ -55,15 +55,16 @@ mod token;
 
 pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
-pub use handle::Handle;
+pub use handle::{Handle, LoopGroup};
 pub use io::{Io, NoTimer, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
 pub use protocol::{Config, Overflow, Protocol};
 pub use source::{PipeReceiver, Readiness, Source, SourceInterest, UdpSocket};
-pub use stats::Stats;
+pub use stats::{Stats, StatsBoard};
 pub use timer::{TimerId, Timers};
 pub use token::{source_token, ConnId, MAX_LISTENERS, MAX_SOURCES};
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, trace, warn};
@@ -116,6 +117,9 @@ pub struct Reactor<P: Protocol> {
     signals: Option<signal_hook_mio::v1_0::Signals>,
     /// A second signal ended the loop without flushing: which one.
     second_signal: Option<i32>,
+    /// The loops this one stops when a signal reaches it (one loop per
+    /// core), if it is one of several.
+    group: Option<Arc<LoopGroup>>,
 }
 
 impl<P: Protocol> Reactor<P> {
@@ -138,6 +142,7 @@ impl<P: Protocol> Reactor<P> {
             last_refusal_warning: None,
             signals: None,
             second_signal: None,
+            group: None,
         })
     }
 
@@ -151,6 +156,18 @@ impl<P: Protocol> Reactor<P> {
     /// starts its connect and registers stdin through them).
     pub fn parts(&mut self) -> (&mut P, &mut Io<P::Timer>) {
         (&mut self.protocol, &mut self.io)
+    }
+
+    /// Makes this loop one of `group`: stopped with the others, and able
+    /// to stop them all when a signal reaches it.
+    pub fn join_group(&mut self, group: Arc<LoopGroup>) {
+        group.join(self.handle());
+        self.group = Some(group);
+    }
+
+    /// Publishes this loop's counters in slot `n` of `board` once a turn.
+    pub fn publish_stats(&mut self, board: Arc<StatsBoard>, n: usize) {
+        self.io.board = Some((board, n));
     }
 
     /// The counters (the shutdown summary is written from them).
@@ -171,6 +188,8 @@ impl<P: Protocol> Reactor<P> {
 
     /// Runs until a graceful shutdown completes or the protocol stops it.
     pub fn run(&mut self) -> std::io::Result<()> {
+        self.protocol.on_start(&mut self.io, self.handle.clone());
+        self.settle();
         if let Some(every) = self.io.config.stats_interval {
             self.io.timers.add(Instant::now() + every, TimerKind::Stats);
         }
@@ -243,6 +262,9 @@ impl<P: Protocol> Reactor<P> {
         }
         self.fire_timers();
         self.settle();
+        if let Some((board, n)) = &self.io.board {
+            board.publish(*n, &self.io.stats);
+        }
         Ok(())
     }
 
@@ -268,7 +290,7 @@ impl<P: Protocol> Reactor<P> {
             match kind {
                 TimerKind::Conn(id) => self.connection_timer(id),
                 TimerKind::Stats => {
-                    info!("stats: {}", self.io.stats);
+                    self.log_stats();
                     if let Some(every) = self.io.config.stats_interval {
                         self.io.timers.add(self.io.now + every, TimerKind::Stats);
                     }
@@ -286,6 +308,29 @@ impl<P: Protocol> Reactor<P> {
                 TimerKind::Protocol(timer) => self.protocol.on_timer(&mut self.io, timer),
             }
             self.reap();
+        }
+    }
+
+    /// The `--stats-interval` line: this loop's counters or, for one loop
+    /// of several, the first loop's line with everyone's totals and each
+    /// loop's share (the others say nothing).
+    fn log_stats(&self) {
+        match &self.io.board {
+            None => info!("stats: {}", self.io.stats),
+            Some((board, 0)) => {
+                let each: Vec<String> = (0..board.len())
+                    .map(|n| {
+                        let s = board.get(n);
+                        let mut share = format!("w{n}: accepted={} open={}", s.accepted, s.open);
+                        if s.datagrams_in > 0 {
+                            share.push_str(&format!(" datagrams_in={}", s.datagrams_in));
+                        }
+                        share
+                    })
+                    .collect();
+                info!("stats: {} workers=[{}]", board.total(), each.join(", "));
+            }
+            Some(_) => {}
         }
     }
 

@@ -35,6 +35,10 @@ pub enum Frame<'a> {
     TooLong,
     /// A line that is not valid UTF-8: dropped.
     InvalidUtf8,
+    /// A line a Telnet client garbled (a Telnet command arrived in its
+    /// middle): dropped. The framer never finds one itself; the Telnet
+    /// reader in front of it does (`proto/telnet/lines.rs`).
+    Garbled,
 }
 
 /// Splits one connection's byte stream into lines. One per connection; it
@@ -146,6 +150,7 @@ mod tests {
         Line(String),
         TooLong,
         InvalidUtf8,
+        Garbled,
     }
 
     fn own(frame: Frame<'_>) -> Owned {
@@ -153,6 +158,7 @@ mod tests {
             Frame::Line(text) => Owned::Line(text.to_string()),
             Frame::TooLong => Owned::TooLong,
             Frame::InvalidUtf8 => Owned::InvalidUtf8,
+            Frame::Garbled => Owned::Garbled,
         }
     }
 

@@ -6,12 +6,15 @@
 //! Layers, each in its own file, data flowing one way:
 //!
 //! ```text
-//!  socket -> loop -> LineFramer -> Command::parse -> ChatState -> [Action] -> Hub -> Io -> socket
-//!                    (line.rs)     (command.rs)      (state.rs)               (hub.rs)
+//!  socket -> loop -> TelnetLines -> Command::parse -> ChatState -> [Action] -> Hub -> Io -> socket
+//!                    (telnet.rs,    (command.rs)      (state.rs)               (hub.rs)
+//!                     line.rs)
 //!          web/: HTTP, WebSocket frames, Engine.IO sessions, Socket.IO events -> Command
 //! ```
 //!
-//! * [`crate::proto::line`] cuts a TCP member's bytes into lines;
+//! * [`crate::proto::telnet`] takes out and answers what a Telnet client
+//!   adds to a TCP member's bytes, and [`crate::proto::line`] cuts them
+//!   into lines;
 //! * [`command`] turns a line into a [`Command`](command::Command);
 //! * [`state`] is the chat: members, names, rooms. It knows nothing of
 //!   transports, only [`MemberId`]s, and answers with [`Action`]s carrying
@@ -37,16 +40,22 @@ pub mod command;
 pub mod hub;
 pub mod message;
 pub mod render;
+pub mod shared;
 pub mod state;
 pub mod web;
 
 use std::fmt::Display;
+use std::ops::ControlFlow;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use log::debug;
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Origin, Overflow, Protocol};
-use crate::proto::line::LineFramer;
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Handle, Origin, Overflow, Protocol};
+use crate::proto::telnet::{Item, Stopped, TelnetLines};
+use crate::proto::web::engineio::Heartbeat;
 use hub::{Hub, Route};
+use shared::{Batch, Shared};
 use state::{Departure, MemberId};
 use web::engine::{ChatIo, EngineTimer};
 use web::Web;
@@ -74,8 +83,9 @@ struct LineConn {
     /// Its member, until the member leaves (`/quit`, idle); the connection
     /// may still be flushing its last lines after that.
     member: Option<MemberId>,
-    /// Where its next line begins.
-    framer: LineFramer,
+    /// Its bytes to lines, through a Telnet filter (most peers never send
+    /// a Telnet command, and then the filter changes nothing).
+    reader: TelnetLines,
 }
 
 /// The chat protocol: the loop's callbacks, mapped onto the hub.
@@ -87,18 +97,40 @@ pub struct Chat {
     lines: ConnMap<LineConn>,
     /// The web listener's connections and Socket.IO sessions.
     web: Web,
-    /// `--max-line`, for each new connection's framer.
+    /// `--max-line`, for each new connection's reader.
     max_line: usize,
 }
 
 impl Chat {
     /// A chat server whose lines may be `max_line` bytes long, and whose
-    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll.
-    pub fn new(max_line: usize, max_outbuf: usize) -> Chat {
+    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll
+    /// and are pinged as `heartbeat` says.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Chat {
+        let (shared, mut inboxes) = Shared::new(1, max_line);
+        Chat::of_worker(
+            shared,
+            0,
+            inboxes.remove(0),
+            max_line,
+            max_outbuf,
+            heartbeat,
+        )
+    }
+
+    /// Worker `worker`'s part of the chat `shared` (`--workers`), with its
+    /// inbox; limits as for [`Chat::new`].
+    pub fn of_worker(
+        shared: Arc<Shared>,
+        worker: usize,
+        inbox: Receiver<Batch>,
+        max_line: usize,
+        max_outbuf: usize,
+        heartbeat: Heartbeat,
+    ) -> Chat {
         Chat {
-            hub: Hub::new(max_line),
+            hub: Hub::of_worker(shared, worker, inbox),
             lines: ConnMap::new(),
-            web: Web::new(max_line, max_outbuf),
+            web: Web::new(max_line, max_outbuf, heartbeat),
             max_line,
         }
     }
@@ -109,8 +141,7 @@ impl Chat {
         let Some(member) = self.lines.get_mut(conn).and_then(|c| c.member.take()) else {
             return;
         };
-        if let (Some(name), Some(room)) = (self.hub.state.name(member), self.hub.state.room(member))
-        {
+        if let Some((name, room)) = self.hub.describe(member) {
             debug!("conn={conn} {name} left #{room}: {cause}");
         }
         let sessions = &mut self.web.sessions;
@@ -122,38 +153,67 @@ impl Chat {
     fn line_input(&mut self, io: &mut ChatIo, conn: ConnId, input: &[u8]) -> usize {
         let Some(LineConn {
             member: Some(member),
-            framer,
-        }) = self.lines.get(conn)
+            reader,
+        }) = self.lines.get_mut(conn)
         else {
             return input.len();
         };
         let (member, route) = (*member, Route::Line(conn));
-        // The framer is two words: work on a copy, so the table is free
-        // while the lines are handled.
-        let mut framer = framer.clone();
-        let mut lines = framer.lines(input);
+        // Out of the table while the lines are handled, so that the hub
+        // may use it; put back afterwards.
+        let mut reader = std::mem::replace(reader, TelnetLines::new(0));
+        let was_telnet = reader.is_telnet();
         self.hub.deliveries = 0;
-        for frame in &mut lines {
-            // Line by line, so a read full of lines to a big room does not
-            // pile up a million actions first.
-            self.hub
-                .line(io, &mut self.web.sessions, member, route, frame);
+        let flow = reader.feed(input, |item| {
+            match item {
+                Item::Reply(negotiation) => io.send(conn, &negotiation),
+                // Line by line, so a read full of lines to a big room does
+                // not pile up a million actions first.
+                Item::Frame(frame) => {
+                    let sessions = &mut self.web.sessions;
+                    self.hub.line(io, sessions, member, route, frame);
+                }
+            }
             if !self.hub.is_reached_by(member, route) || !io.takes_input(conn) {
                 // `/quit`, or closing (a slow consumer dropped): the rest
                 // of its input is not worth any work.
-                return input.len();
+                return ControlFlow::Break(Stop::Gone);
             }
             if self.hub.deliveries >= WORK_BUDGET {
-                io.hold_input(conn);
-                break;
+                return ControlFlow::Break(Stop::Budget);
             }
+            ControlFlow::Continue(())
+        });
+        if !was_telnet && reader.is_telnet() {
+            debug!("conn={conn} is a Telnet client: asked for 8-bit data");
         }
-        let used = lines.consumed();
+        let used = match flow {
+            ControlFlow::Continue(()) => input.len(),
+            ControlFlow::Break(Stopped {
+                why: Stop::Gone, ..
+            }) => return input.len(),
+            ControlFlow::Break(Stopped {
+                why: Stop::Budget,
+                consumed,
+            }) => {
+                io.hold_input(conn);
+                consumed
+            }
+        };
         if let Some(line_conn) = self.lines.get_mut(conn) {
-            line_conn.framer = framer;
+            line_conn.reader = reader;
         }
         used
     }
+}
+
+/// Why a TCP member's input stopped being read before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The member is gone: the rest is dropped.
+    Gone,
+    /// Its work budget for this turn is spent: the rest waits.
+    Budget,
 }
 
 impl Protocol for Chat {
@@ -172,15 +232,15 @@ impl Protocol for Chat {
             self.lines.remove(stale);
         }
         let member = self.hub.join(io, &mut self.web.sessions, Route::Line(conn));
-        let framer = LineFramer::new(self.max_line);
+        let reader = TelnetLines::new(self.max_line);
         self.lines.insert(
             conn,
             LineConn {
                 member: Some(member),
-                framer,
+                reader,
             },
         );
-        if let Some(name) = self.hub.state.name(member) {
+        if let Some((name, _)) = self.hub.describe(member) {
             debug!("conn={conn} is {name}");
         }
         self.web.settle(&mut self.hub, io);
@@ -229,6 +289,17 @@ impl Protocol for Chat {
             Origin::Listener(WEB_LISTENER) => SERVER_FULL_HTTP,
             Origin::Listener(_) | Origin::Outgoing => SERVER_FULL,
         }
+    }
+
+    fn on_start(&mut self, io: &mut ChatIo, handle: Handle) {
+        self.hub.started(io, &mut self.web.sessions, handle);
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_wake(&mut self, io: &mut ChatIo) {
+        // Other workers' messages for members here.
+        self.hub.receive(io, &mut self.web.sessions);
+        self.web.settle(&mut self.hub, io);
     }
 
     fn on_timer(&mut self, io: &mut ChatIo, timer: EngineTimer) {

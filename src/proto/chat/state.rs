@@ -28,12 +28,18 @@ use std::rc::Rc;
 
 use slab::Slab;
 
-use super::command::{is_valid_name, Command};
+use super::command::{is_valid_name, shown, Command};
 use super::message::{Message, Reply};
 use crate::proto::line::Frame;
 
 /// The room every member starts in.
 pub const LOBBY: &str = "lobby";
+
+/// What a member whose client garbled a line is told (after `! `). Telnet
+/// is named because it is the one client known to do it (see
+/// `proto/telnet.rs`).
+pub const GARBLED: &str = "line dropped: your telnet client garbled it (it turned typed bytes \
+     into Telnet commands); the server has asked it for 8-bit mode, so please send the line again";
 
 /// Names one member while it is in the chat. Like a file descriptor, an id
 /// is reused once its member has left.
@@ -72,15 +78,18 @@ pub enum Departure {
 struct Member {
     /// Its name, unique in the chat.
     name: String,
-    /// The room it is in.
+    /// The room it is in, by key ([`name_key`]).
     room: String,
     /// Its position in that room's member list, for removal in O(1).
     slot: usize,
 }
 
 /// One room; it exists while it has members.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Room {
+    /// Its name as spelled by the member who created it: `/join Rust`
+    /// then `/join rust` is one room, shown as `Rust`.
+    name: String,
     /// Who is in it, in no particular order.
     members: Vec<MemberId>,
 }
@@ -93,8 +102,8 @@ pub struct ChatState {
     /// Name (in lower case, see [`name_key`]) to member, to keep names
     /// unique and find `/msg` recipients.
     names: HashMap<String, MemberId>,
-    /// The rooms with members, by name: a `BTreeMap` so `/rooms` comes out
-    /// sorted.
+    /// The rooms with members, by key ([`name_key`]: rooms ignore case
+    /// as names do); a `BTreeMap` so `/rooms` comes out sorted.
     rooms: BTreeMap<String, Room>,
     /// Guest numbers handed out so far (`guest-N` counts up per run).
     guests: u64,
@@ -129,9 +138,10 @@ impl ChatState {
         self.members.get(id.index()).map(|m| m.name.as_str())
     }
 
-    /// The room a member is in, while it is in the chat.
+    /// The room a member is in, while it is in the chat, as it is shown.
     pub fn room(&self, id: MemberId) -> Option<&str> {
-        self.members.get(id.index()).map(|m| m.room.as_str())
+        let member = self.members.get(id.index())?;
+        self.rooms.get(&member.room).map(|room| room.name.as_str())
     }
 
     /// A new member arrives: it is named `guest-N`, put in the lobby and
@@ -157,7 +167,7 @@ impl ChatState {
         let welcome = format!("welcome {name}, you are in #{LOBBY}");
         out.push(Action::Send(id, Rc::new(Message::Notice(welcome))));
         let joined = Message::Notice(format!("{name} joined"));
-        tell_room(&self.rooms, LOBBY, Some(id), joined, out);
+        tell_room(&self.rooms, &name_key(LOBBY), Some(id), joined, out);
         id
     }
 
@@ -171,6 +181,7 @@ impl ChatState {
                 Reply::Refused(format!("line too long (max {} bytes)", self.max_line))
             }
             Frame::InvalidUtf8 => Reply::Refused("invalid UTF-8".to_string()),
+            Frame::Garbled => Reply::Refused(GARBLED.to_string()),
         };
         if !self.members.contains(id.index()) && reply != Reply::Bye {
             return;
@@ -198,24 +209,44 @@ impl ChatState {
         self.remove(id, out);
     }
 
-    /// The server is shutting down: every member is told, then the chat is
-    /// emptied at once (nobody is told who left: everybody is leaving).
-    pub fn shut_down(&mut self, out: &mut Vec<Action>) {
+    /// The server is shutting down: each of `members` is told, then taken
+    /// out of the chat at once (nobody is told who left: everybody is
+    /// leaving). With several workers each tells its own members.
+    pub fn shut_down(&mut self, members: &[MemberId], out: &mut Vec<Action>) {
         let notice = Rc::new(Message::Notice("server shutting down".to_string()));
-        for (index, _) in &self.members {
-            out.push(Action::Send(MemberId(index as u32), notice.clone()));
+        for &id in members {
+            if self.members.contains(id.index()) {
+                out.push(Action::Send(id, notice.clone()));
+                self.exit(id);
+                let member = self.members.remove(id.index());
+                self.names.remove(&name_key(&member.name));
+            }
         }
-        self.members.clear();
-        self.names.clear();
-        self.rooms.clear();
+    }
+
+    /// The member in slot `index`, if there is one.
+    pub fn member_at(&self, index: usize) -> Option<MemberId> {
+        self.members
+            .contains(index)
+            .then_some(MemberId(index as u32))
+    }
+
+    /// Every member.
+    pub fn all_members(&self) -> Vec<MemberId> {
+        self.members
+            .iter()
+            .map(|(index, _)| MemberId(index as u32))
+            .collect()
     }
 
     /// Carries out one command of member `id`: the whole chat table, one
-    /// arm each. Text others will read has its control characters shown
+    /// arm each. Text others will read has what would act on their
+    /// screens (control characters, bidi overrides, line separators) shown
     /// as U+FFFD here, whatever transport it came on (a Socket.IO message
-    /// may hold a `\n`, which would forge a line for a TCP reader). What others are told goes into `out`; what the sender is
-    /// answered is returned, for its transport to render (`/quit` also
-    /// takes the member out of the chat).
+    /// may hold a `\n`, which would forge a line for a TCP reader). What
+    /// others are told goes into `out`; what the sender is answered is
+    /// returned, for its transport to render (`/quit` also takes the
+    /// member out of the chat).
     pub fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) -> Reply {
         let Some(me) = self.members.get(id.index()) else {
             return Reply::Silent;
@@ -236,7 +267,17 @@ impl ChatState {
                 Reply::Ok
             }
             Command::Me(action) => {
-                let notice = Message::Notice(format!("{name} {}", shown(action)));
+                let action = shown(action);
+                // `* NAME ACTION`, as IRC shows it, unless ACTION would
+                // read as the server's own words about NAME (`/me left`,
+                // `/me is now admin`): then `* NAME *ACTION*`. No server
+                // notice ends with `*` (names cannot contain one), so such
+                // an action cannot pass for a departure or a rename.
+                let notice = if reads_like_a_notice(&action) {
+                    Message::Notice(format!("{name} *{action}*"))
+                } else {
+                    Message::Notice(format!("{name} {action}"))
+                };
                 tell_room(&self.rooms, &room, Some(id), notice, out);
                 Reply::Ok
             }
@@ -252,13 +293,14 @@ impl ChatState {
             },
             Command::Who => Reply::Who {
                 members: self.who(&room),
-                room,
+                room: self.shown_room(&room),
             },
             Command::Join(new) => self.join_room(id, new, out),
+            // In key order: sorted as people read them.
             Command::Rooms => Reply::Rooms(
                 self.rooms
-                    .iter()
-                    .map(|(name, room)| (name.clone(), room.members.len()))
+                    .values()
+                    .map(|room| (room.name.clone(), room.members.len()))
                     .collect(),
             ),
             Command::Help => Reply::Help,
@@ -269,6 +311,13 @@ impl ChatState {
             Command::Usage(usage) => Reply::Refused(format!("usage: {usage}")),
             Command::Unknown(word) => Reply::Refused(format!("unknown command {word}")),
         }
+    }
+
+    /// The room keyed `key` as it is shown (as its creator spelled it).
+    fn shown_room(&self, key: &str) -> String {
+        self.rooms
+            .get(key)
+            .map_or_else(|| key.to_string(), |room| room.name.clone())
     }
 
     /// The names in `room`, sorted as people read them: `alice, bob, Zed`.
@@ -318,16 +367,17 @@ impl ChatState {
             return Reply::Refused("invalid room name".to_string());
         }
         let me = &self.members[id.index()];
-        if me.room != room {
+        let key = name_key(room);
+        if me.room != key {
             let (name, old) = (me.name.clone(), me.room.clone());
             self.exit(id);
             let left = Message::Notice(format!("{name} left"));
             tell_room(&self.rooms, &old, None, left, out);
             self.enter(id, room);
             let joined = Message::Notice(format!("{name} joined"));
-            tell_room(&self.rooms, room, Some(id), joined, out);
+            tell_room(&self.rooms, &key, Some(id), joined, out);
         }
-        Reply::Entered(room.to_string())
+        Reply::Entered(self.shown_room(&key))
     }
 
     /// Takes a member out of the chat and tells its room.
@@ -340,12 +390,21 @@ impl ChatState {
         tell_room(&self.rooms, &room, None, left, out);
     }
 
-    /// Puts a member into `room`, creating the room if needed.
+    /// Puts a member into `room` (whatever its case), creating the room,
+    /// spelled so, if needed.
     fn enter(&mut self, id: MemberId, room: &str) {
-        let members = &mut self.rooms.entry(room.to_string()).or_default().members;
+        let key = name_key(room);
+        let members = &mut self
+            .rooms
+            .entry(key.clone())
+            .or_insert_with(|| Room {
+                name: room.to_string(),
+                members: Vec::new(),
+            })
+            .members;
         members.push(id);
         let me = &mut self.members[id.index()];
-        me.room = room.to_string();
+        me.room = key;
         me.slot = members.len() - 1;
     }
 
@@ -368,7 +427,7 @@ impl ChatState {
     }
 }
 
-/// One message, shared, to everyone in `room` but `except`.
+/// One message, shared, to everyone in the room keyed `room` but `except`.
 fn tell_room(
     rooms: &BTreeMap<String, Room>,
     room: &str,
@@ -388,28 +447,18 @@ fn tell_room(
     }
 }
 
-/// A line as others are shown it: control characters (terminal escapes,
-/// bells) would act on everyone's screen, so they become U+FFFD.
-fn shown(line: &str) -> std::borrow::Cow<'_, str> {
-    if !line.chars().any(is_hidden_control) {
-        return std::borrow::Cow::Borrowed(line);
-    }
-    let shown = line
-        .chars()
-        .map(|c| if is_hidden_control(c) { '\u{FFFD}' } else { c })
-        .collect();
-    std::borrow::Cow::Owned(shown)
+/// The key a name or a room is unique under: they differ only if they
+/// Whether an action's words are the server's own about a member: `left`,
+/// `joined`, `is now NAME` (whatever their case or spacing).
+fn reads_like_a_notice(action: &str) -> bool {
+    let words = action.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = words.to_lowercase();
+    words == "left" || words == "joined" || words.starts_with("is now")
 }
 
-/// The key a name is unique under: names differ only if they differ in
-/// more than ASCII case (names are ASCII by the name rules).
+/// differ in more than ASCII case (both are ASCII by the name rules).
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
-}
-
-/// Control characters other than tab, which a terminal would act on.
-fn is_hidden_control(c: char) -> bool {
-    c.is_control() && c != '\t'
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! one byte at a time.
 
 use super::*;
-use crate::proto::web::engineio::encode_open;
+use crate::proto::web::engineio::{encode_open, Heartbeat};
 use crate::proto::web::frame::{encode_close, encode_ping, encode_text};
 use crate::proto::web::socketio::{websocket_event, ServerEvent as Sent};
 
@@ -108,7 +108,7 @@ fn frames(packets: &[&[u8]]) -> Vec<u8> {
 
 fn open_packet() -> Vec<u8> {
     let mut open = Vec::new();
-    encode_open(&mut open, "abc", &[]);
+    encode_open(&mut open, "abc", &[], Heartbeat::default());
     open
 }
 
