@@ -5,64 +5,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 
 use common::*;
 use reactor::proto::web::frame::{encode_text, Event, FrameDecoder, Role};
 use reactor::proto::web::handshake::accept_key;
 use reactor::proto::web::socketio::{websocket_event, ServerEvent};
 use serde_json::Value;
-
-/// `reactor chat --web` on port 0, both readiness lines read.
-struct WebChat {
-    child: Child,
-    /// The `http://` line's address: where Socket.IO clients go.
-    web: SocketAddr,
-}
-
-impl WebChat {
-    fn start() -> WebChat {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reactor"))
-            .args(["chat", "--bind", "127.0.0.1:0", "--web", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start reactor chat --web");
-        let stdout = child.stdout.take().expect("stdout");
-        let (lines, ready) = mpsc::channel();
-        // Reads until the server exits, so stdout stays open meanwhile.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let mut web = None;
-        while web.is_none() {
-            let Ok(line) = ready.recv_timeout(PATIENCE) else {
-                let _ = child.kill();
-                panic!("no http:// readiness line from reactor chat --web");
-            };
-            web = line
-                .strip_prefix("listening on http://")
-                .and_then(|addr| addr.parse().ok());
-        }
-        WebChat {
-            child,
-            web: web.unwrap_or_else(|| unreachable!()),
-        }
-    }
-}
-
-impl Drop for WebChat {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs `reactor load ADDR --mode socketio ARGS --json --duration 1
 /// --warmup 0`; returns the exit code, the report (if any) and stderr.
@@ -91,11 +41,16 @@ fn number(report: &Value, path: &[&str]) -> u64 {
         .unwrap_or_else(|| panic!("no {path:?} in {report}"))
 }
 
+/// The web address of a `reactor chat --web` started with `args`.
+fn web_address(server: &Server) -> SocketAddr {
+    server.web.expect("an http:// readiness line")
+}
+
 #[test]
 fn every_message_reaches_every_other_member_over_socketio() {
-    let chat = WebChat::start();
+    let chat = Server::start_web(&[]);
     let (code, report, stderr) = load(
-        chat.web,
+        web_address(&chat),
         &["--connections", "4", "--publishers", "2", "--rate", "200"],
     );
     assert_eq!(code, Some(0), "{stderr}");
@@ -113,6 +68,18 @@ fn every_message_reaches_every_other_member_over_socketio() {
     assert!((300..=600).contains(&ops), "{ops} deliveries: {report}");
     let p50 = number(&report, &["latency_us", "p50"]);
     assert!(p50 > 0 && p50 <= number(&report, &["latency_us", "max"]));
+}
+
+#[test]
+fn members_answer_the_servers_pings_and_stay() {
+    // A ping every 100 ms, 200 ms to answer it: about twenty in a run, and
+    // a member that missed one would be dropped (a reset) within 300 ms.
+    let chat = Server::start_web(&["--ping-interval", "100", "--ping-timeout", "200"]);
+    let (code, report, stderr) = load(web_address(&chat), &["--connections", "3", "--rate", "30"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let report = report.expect("a JSON report on stdout");
+    assert_eq!(number(&report, &["errors", "total"]), 0, "{report}");
+    assert!(number(&report, &["ops"]) > 0, "{report}");
 }
 
 /// A Socket.IO server that does everything a member needs to join (the

@@ -48,6 +48,8 @@ pub struct ChatLoad {
     plan: Plan,
     tally: Tally,
     members: Conns<Member>,
+    /// Members whose connection closed, for the audit.
+    departed: Vec<fanout::Final>,
     out: String,
 }
 
@@ -76,6 +78,16 @@ impl ChatLoad {
 }
 
 impl Member {
+    /// What the audit needs of this member; its order is moved out.
+    fn take_final(&mut self) -> fanout::Final {
+        fanout::Final {
+            number: self.number,
+            joined: self.joined,
+            sent: self.sent,
+            order: std::mem::take(&mut self.order),
+        }
+    }
+
     /// One frame received by this member, counted in `tally`.
     fn receive(&mut self, frame: Frame, plan: &Plan, tally: &mut Tally) {
         let now = Instant::now();
@@ -108,6 +120,7 @@ impl Generator for ChatLoad {
             plan,
             tally,
             members: Conns::default(),
+            departed: Vec::new(),
             out: String::new(),
         }
     }
@@ -125,18 +138,11 @@ impl Generator for ChatLoad {
         fanout::arm_timers(io, &self.plan);
     }
 
-    /// What never came is counted (`fanout::audit`).
+    /// What never came is counted (`fanout::audit`), for the members
+    /// still here and those that left.
     fn finish(mut self, _now: Instant) -> Tally {
-        let members: Vec<_> = self
-            .members
-            .iter()
-            .map(|m| fanout::Final {
-                number: m.number,
-                joined: m.joined,
-                sent: m.sent,
-                order: &m.order,
-            })
-            .collect();
+        let mut members = std::mem::take(&mut self.departed);
+        members.extend(self.members.iter_mut().map(|(_, m)| m.take_final()));
         fanout::audit(&members, &mut self.tally);
         self.tally
     }
@@ -162,8 +168,9 @@ impl Protocol for ChatLoad {
     fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         // A lost delivery shows up as a gap at the other members, so
         // nothing in flight is counted here.
-        if self.members.remove(id).is_some() {
+        if let Some(mut member) = self.members.remove(id) {
             conns::count_close(&mut self.tally, reason, 0);
+            self.departed.push(member.take_final());
         }
     }
 

@@ -96,7 +96,7 @@ pub fn parse_message(text: &str) -> Option<Message> {
 }
 
 /// One member's view of the publishers it hears.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Order {
     /// Next sequence number expected from each publisher heard.
     expected: HashMap<u64, u64>,
@@ -144,9 +144,10 @@ impl Order {
     }
 }
 
-/// One member at the end of the run, for the [`audit`].
-#[derive(Debug, Clone, Copy)]
-pub struct Final<'a> {
+/// One member at the end of the run, or when it left, for the [`audit`]:
+/// a member the server dropped still owes what it never received.
+#[derive(Debug)]
+pub struct Final {
     /// Its number (a publisher's is the number in its messages).
     pub number: u64,
     /// Whether it joined the room.
@@ -154,13 +155,14 @@ pub struct Final<'a> {
     /// Messages it published.
     pub sent: u64,
     /// What it heard.
-    pub order: &'a Order,
+    pub order: Order,
 }
 
 /// What never came, once the drain is over, counted in `tally`:
 ///
 /// * each message a publisher sent after the last one a member heard from
-///   it is a timeout: it did not arrive within a second;
+///   it is a timeout: it did not arrive within a second (also when the
+///   member's connection was closed or reset: the server dropped it);
 /// * a member that joined and heard nothing while the others published
 ///   lost at least one delivery. A member hears only the *others*, so a
 ///   lone publisher hearing nothing is fine.
@@ -168,7 +170,7 @@ pub struct Final<'a> {
 /// Only this loop's publishers are known here: with `--threads`, what a
 /// member owes a publisher of another loop is not checked (gaps are; and
 /// a server that relays nothing still fails on zero deliveries).
-pub fn audit(members: &[Final<'_>], tally: &mut Tally) {
+pub fn audit(members: &[Final], tally: &mut Tally) {
     let sent: HashMap<u64, u64> = members
         .iter()
         .filter(|m| m.sent > 0)
@@ -290,12 +292,12 @@ mod tests {
         assert_eq!(due(&plan, 0, 100, plan.end), None, "publishing has stopped");
     }
 
-    fn member(number: u64, joined: bool, sent: u64, order: &Order) -> Final<'_> {
+    fn member(number: u64, joined: bool, sent: u64, order: &Order) -> Final {
         Final {
             number,
             joined,
             sent,
-            order,
+            order: order.clone(),
         }
     }
 

@@ -46,6 +46,18 @@ struct Member {
     session: Session,
 }
 
+impl Member {
+    /// What the audit needs of this member; its order is moved out.
+    fn take_final(&mut self) -> fanout::Final {
+        fanout::Final {
+            number: self.number,
+            joined: self.session.is_joined(),
+            sent: self.sent,
+            order: std::mem::take(&mut self.order),
+        }
+    }
+}
+
 impl Tracked for Member {
     fn schedule(&self) -> Option<(u64, u64)> {
         (self.publishes && self.session.is_joined()).then_some((self.number, self.sent))
@@ -60,6 +72,8 @@ pub struct SocketIoLoad {
     members: Conns<Member>,
     /// This loop's publishers that have joined: the ones a tick visits.
     publishers: Vec<ConnId>,
+    /// Members whose connection closed, for the audit.
+    departed: Vec<fanout::Final>,
     /// Seeds each member's mask keys.
     masks: Masks,
     /// The `Host` of the upgrade requests.
@@ -105,13 +119,17 @@ impl SocketIoLoad {
         io.close(id, CloseReason::Requested);
     }
 
-    /// Drops `id`'s state; returns it.
-    fn forget(&mut self, id: ConnId) -> Option<Member> {
-        let member = self.members.remove(id)?;
+    /// Drops `id`'s state, keeping what the audit needs; returns whether
+    /// it was there.
+    fn forget(&mut self, id: ConnId) -> bool {
+        let Some(mut member) = self.members.remove(id) else {
+            return false;
+        };
         if member.publishes {
             self.publishers.retain(|&p| p != id);
         }
-        Some(member)
+        self.departed.push(member.take_final());
+        true
     }
 }
 
@@ -123,6 +141,7 @@ impl Generator for SocketIoLoad {
             tally,
             members: Conns::default(),
             publishers: Vec::new(),
+            departed: Vec::new(),
             masks: Masks::seeded(),
             out: Vec::new(),
             text: String::new(),
@@ -142,18 +161,11 @@ impl Generator for SocketIoLoad {
         fanout::arm_timers(io, &self.plan);
     }
 
-    /// What never came is counted (`fanout::audit`).
+    /// What never came is counted (`fanout::audit`), for the members
+    /// still here and those that left.
     fn finish(mut self, _now: Instant) -> Tally {
-        let members: Vec<_> = self
-            .members
-            .iter()
-            .map(|m| fanout::Final {
-                number: m.number,
-                joined: m.session.is_joined(),
-                sent: m.sent,
-                order: &m.order,
-            })
-            .collect();
+        let mut members = std::mem::take(&mut self.departed);
+        members.extend(self.members.iter_mut().map(|(_, m)| m.take_final()));
         fanout::audit(&members, &mut self.tally);
         self.tally
     }
@@ -211,7 +223,7 @@ impl Protocol for SocketIoLoad {
     fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         // A lost delivery shows up as a gap at the other members, so
         // nothing in flight is counted here.
-        if self.forget(id).is_some() {
+        if self.forget(id) {
             conns::count_close(&mut self.tally, reason, 0);
         }
     }
