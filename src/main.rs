@@ -11,8 +11,8 @@ use log::LevelFilter;
 
 use reactor::cli::{ChatArgs, Cli, Command, EchoArgs, HttpArgs, UdpEchoArgs};
 use reactor::client;
+use reactor::event_loop::UdpSocket;
 use reactor::event_loop::NARRATION;
-use reactor::event_loop::{Config, Protocol, UdpSocket};
 use reactor::load;
 use reactor::process::{seconds_or_off, Failure};
 use reactor::proto::chat::shared::Shared;
@@ -22,7 +22,7 @@ use reactor::proto::echo::Echo;
 use reactor::proto::http::timeouts::Timeouts;
 use reactor::proto::http::Http;
 use reactor::proto::udp_echo::UdpEcho;
-use reactor::server::{run_announced, serve, start, Listen};
+use reactor::server::{run_announced, start, Listen};
 use reactor::workers;
 
 fn main() -> ExitCode {
@@ -66,33 +66,9 @@ fn tcp(addr: SocketAddr) -> Listen {
     Listen::on("tcp", addr)
 }
 
-/// One loop, or `--workers` loops, each with its own protocol.
-fn serve_on<P, F>(
-    name: &str,
-    listen: &[Listen],
-    config: Config,
-    workers: u32,
-    make: F,
-) -> Result<(), Failure>
-where
-    P: Protocol,
-    F: Fn(usize) -> Result<P, Failure> + Send + Sync + 'static,
-{
-    match workers::count(workers) {
-        1 => serve(name, listen, config, make(0)?),
-        n => workers::serve(name, listen, config, n, make),
-    }
-}
-
 fn serve_echo(args: &EchoArgs) -> Result<(), Failure> {
-    let config = args.server.config();
-    serve_on(
-        "echo",
-        &[tcp(args.bind)],
-        config,
-        args.server.workers,
-        |_| Ok(Echo),
-    )
+    let (config, workers) = (args.server.config(), workers::count(args.server.workers));
+    workers::serve("echo", &[tcp(args.bind)], config, workers, |_| Ok(Echo))
 }
 
 fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
@@ -118,7 +94,7 @@ fn serve_chat(args: &ChatArgs) -> Result<(), Failure> {
     let inboxes = Mutex::new(inboxes.into_iter().map(Some).collect::<Vec<_>>());
     let max_outbuf = config.max_outbuf;
     let heartbeat = args.heartbeat();
-    serve_on("chat", &listen, config, args.server.workers, move |n| {
+    workers::serve("chat", &listen, config, workers, move |n| {
         let inbox = inboxes
             .lock()
             .ok()
@@ -143,7 +119,8 @@ fn serve_http(args: &HttpArgs) -> Result<(), Failure> {
     };
     let listen = [Listen::on("http", args.bind)];
     let config = args.server.config();
-    serve_on("http", &listen, config, args.server.workers, move |_| {
+    let workers = workers::count(args.server.workers);
+    workers::serve("http", &listen, config, workers, move |_| {
         Ok(Http::new(timeouts))
     })
 }

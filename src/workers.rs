@@ -23,7 +23,7 @@ use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
 
 use crate::event_loop::{Config, LoopGroup, Protocol, Reactor, Stats, StatsBoard};
 use crate::process::{announce, raise_fd_limit, Failure};
-use crate::server::Listen;
+use crate::server::{self, Listen};
 
 /// How many loops `--workers N` means: N, or one per core for 0.
 pub fn count(workers: u32) -> usize {
@@ -107,7 +107,8 @@ type Ready = Result<(), Failure>;
 /// each worker's thread with the worker's number, so a protocol need not
 /// be `Send`; an error stops the server before it is announced),
 /// listening on `listen`, until SIGINT/SIGTERM; then logs one summary of
-/// them all.
+/// them all. One worker is simply one loop on this thread
+/// ([`server::serve`]).
 pub fn serve<P, F>(
     name: &str,
     listen: &[Listen],
@@ -119,6 +120,9 @@ where
     P: Protocol,
     F: Fn(usize) -> Result<P, Failure> + Send + Sync + 'static,
 {
+    if workers <= 1 {
+        return server::serve(name, listen, config, make(0)?);
+    }
     raise_fd_limit();
     let (sockets, bound) = bind_all(listen, workers)?;
     let group = Arc::new(LoopGroup::default());
