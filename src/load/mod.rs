@@ -26,7 +26,7 @@
 //! flight and sends the next when one returns, so the server sets the pace.
 //! Open loop (`--rate`): messages leave on a schedule whether or not the
 //! server keeps up, and latency counts from when each message was *meant*
-//! to leave; see `docs/05-load.md` on coordinated omission.
+//! to leave; see `docs/b-measuring-honestly.md` on coordinated omission.
 
 pub mod args;
 pub mod chat;

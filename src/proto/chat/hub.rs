@@ -1,7 +1,7 @@
 //! The hub: the one chat every transport's members share, and the way its
 //! messages reach them.
 //!
-//! [`ChatState`] knows members only as [`MemberId`]s. The hub keeps, for
+//! [`ChatState`](super::state::ChatState) knows members only as [`MemberId`]s. The hub keeps, for
 //! each member, the [`Route`] its messages take (a TCP connection, a `/ws`
 //! WebSocket, a Socket.IO session) and carries out the state machine's
 //! actions along those routes, rendering each message once per form

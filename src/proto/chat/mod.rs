@@ -17,7 +17,7 @@
 //!   into lines;
 //! * [`command`] turns a line into a [`Command`](command::Command);
 //! * [`state`] is the chat: members, names, rooms. It knows nothing of
-//!   transports, only [`MemberId`]s, and answers with [`Action`]s carrying
+//!   transports, only [`MemberId`]s, and answers with [`Action`](state::Action)s carrying
 //!   [`message`]s, and [`Reply`](message::Reply)s to commands;
 //! * [`hub`] keeps each member's route and carries the actions out,
 //!   rendering each message once per form ([`render`]);
@@ -25,7 +25,7 @@
 //! * this file is the adapter: which listener a connection came from
 //!   decides which transport serves it.
 //!
-//! Every line goes out through [`Io::send_shared`], replies to the sender
+//! Every line goes out through [`Io::send_shared`](crate::event_loop::Io::send_shared), replies to the sender
 //! too: so all output for one connection passes through its one queue, in
 //! order, and whatever a connection was given during one loop turn goes out
 //! in one `writev` at the end of the turn.

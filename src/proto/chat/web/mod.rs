@@ -10,7 +10,7 @@
 //!  anything else     404
 //! ```
 //!
-//! Each connection here is a small state machine, [`WebConn`]: it reads
+//! Each connection here is a small state machine, `WebConn`: it reads
 //! HTTP/1.1 requests (`request.rs`) until one upgrades it to a WebSocket,
 //! whose frames the RFC 6455 decoder (`proto/web/frame`) reads from then
 //! on. Engine.IO sessions (`engine.rs`) outlive connections; Socket.IO
