@@ -10,8 +10,8 @@
 //! (`fanout.rs`).
 //!
 //! Memory is bounded whatever the server does: a member's decoder holds
-//! at most one message of [`session::MAX_MESSAGE`] bytes, an unfinished
-//! response head at most [`session::MAX_HEAD`], and a publisher whose
+//! at most one message of `session::MAX_MESSAGE` bytes, an unfinished
+//! response head at most `session::MAX_HEAD`, and a publisher whose
 //! output has not left ([`fanout::MAX_QUEUED`]) sends nothing more until
 //! it has: the messages due meanwhile are late, and their latency says so.
 
