@@ -60,7 +60,9 @@
 //! * [`load`]: `reactor load`, the load generator: generators as
 //!   protocols on the same loop, one loop per `--threads` thread.
 //!   - `load/requests.rs`: the request generator echo (`load/echo.rs`) and
-//!     HTTP (`load/http.rs`) share; `load/udp.rs`, `load/chat.rs`;
+//!     HTTP (`load/http.rs`) share; `load/udp.rs`; `load/chat.rs` and
+//!     `load/socketio/` (a Socket.IO client per member), the fan-out
+//!     generators, with what they share in `load/fanout.rs`;
 //!     `load/conns.rs`: what the TCP ones share.
 //!   - `load/args.rs`: its options; `load/tally.rs`: the plan and the
 //!     counts (HdrHistogram latency); `load/report.rs`: the table, the

@@ -23,6 +23,32 @@ pub struct Listen {
     pub scheme: &'static str,
     /// The address.
     pub addr: SocketAddr,
+    /// With several workers: whether every worker listens on it, or the
+    /// first only (see `workers.rs`).
+    pub every_worker: bool,
+    /// Whether the loop binds it as a TCP listener (`false`: a socket the
+    /// protocol owns, bound before, only announced here).
+    pub tcp: bool,
+}
+
+impl Listen {
+    /// `addr`, listened on by every worker.
+    pub fn on(scheme: &'static str, addr: SocketAddr) -> Listen {
+        Listen {
+            scheme,
+            addr,
+            every_worker: true,
+            tcp: true,
+        }
+    }
+
+    /// `addr`, bound already by the protocol (UDP): only announced.
+    pub fn bound(scheme: &'static str, addr: SocketAddr) -> Listen {
+        Listen {
+            tcp: false,
+            ..Listen::on(scheme, addr)
+        }
+    }
 }
 
 /// Runs `protocol` on a loop listening on every address of `listen`, in
@@ -36,11 +62,11 @@ pub fn serve<P: Protocol>(
 ) -> Result<(), Failure> {
     let mut reactor = start(config, protocol)?;
     let mut bound = Vec::new();
-    for &Listen { scheme, addr } in listen {
+    for &Listen { scheme, addr, .. } in listen {
         let addr = reactor
             .listen(addr)
             .map_err(|e| format!("cannot bind {addr}: {e}"))?;
-        bound.push(Listen { scheme, addr });
+        bound.push(Listen::on(scheme, addr));
     }
     run_announced(&mut reactor, name, &bound)
 }
@@ -67,7 +93,7 @@ pub fn run_announced<P: Protocol>(
     reactor
         .stop_on_signals()
         .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-    for &Listen { scheme, addr } in listening {
+    for &Listen { scheme, addr, .. } in listening {
         announce(scheme, addr)?;
         info!("{name} server listening on {scheme}://{addr}");
     }
@@ -139,6 +165,13 @@ pub struct UdpArgs {
     /// Linux). 0 keeps the kernel's default.
     #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_SOCKET_BUFFER as u64, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(0..=i32::MAX as u64))]
     pub send_buffer: u64,
+
+    /// Event loops, one per thread, each with its own socket on the same
+    /// port (SO_REUSEPORT: the kernel spreads datagrams by their source,
+    /// so one client socket is always served by one worker); 0 = one per
+    /// CPU core.
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub workers: u32,
 
     /// Options of the loop itself.
     #[command(flatten)]

@@ -23,7 +23,7 @@ use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
 
 use crate::event_loop::{Config, LoopGroup, Protocol, Reactor, Stats, StatsBoard};
 use crate::process::{announce, raise_fd_limit, Failure};
-use crate::server::Listen;
+use crate::server::{self, Listen};
 
 /// How many loops `--workers N` means: N, or one per core for 0.
 pub fn count(workers: u32) -> usize {
@@ -48,8 +48,24 @@ pub fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// Binds `workers` sockets on each address of `listen`; port 0 is resolved
-/// by the first, and the others bind the port it got. Returns, for each
+/// A UDP socket on `addr` that other sockets may share (`SO_REUSEPORT`):
+/// the kernel spreads datagrams over them by source address, so all the
+/// datagrams of one client socket reach the same worker.
+pub fn reuse_port_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::DGRAM,
+        Some(IpProtocol::UDP),
+    )?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Binds `workers` sockets on each address of `listen` (one, for an
+/// address only the first worker serves); port 0 is resolved by the
+/// first, and the others bind the port it got. Returns, for each
 /// worker, its sockets (in `listen`'s order), and the addresses bound.
 fn bind_all(
     listen: &[Listen],
@@ -57,9 +73,21 @@ fn bind_all(
 ) -> Result<(Vec<Vec<TcpListener>>, Vec<Listen>), Failure> {
     let mut per_worker: Vec<Vec<TcpListener>> = (0..workers).map(|_| Vec::new()).collect();
     let mut bound = Vec::new();
-    for &Listen { scheme, addr } in listen {
+    for &Listen {
+        scheme,
+        addr,
+        every_worker,
+        tcp,
+    } in listen
+    {
+        if !tcp {
+            // A socket the protocol bound itself (UDP): announced only.
+            bound.push(Listen::bound(scheme, addr));
+            continue;
+        }
         let mut real = addr;
-        for sockets in per_worker.iter_mut() {
+        let takers = if every_worker { workers } else { 1 };
+        for sockets in per_worker.iter_mut().take(takers) {
             let socket = reuse_port_listener(real)
                 .map_err(|e| Failure::Error(format!("cannot bind {real}: {e}")))?;
             real = socket
@@ -67,7 +95,7 @@ fn bind_all(
                 .map_err(|e| Failure::Error(format!("cannot read the address of {real}: {e}")))?;
             sockets.push(socket);
         }
-        bound.push(Listen { scheme, addr: real });
+        bound.push(Listen::on(scheme, real));
     }
     Ok((per_worker, bound))
 }
@@ -77,8 +105,10 @@ type Ready = Result<(), Failure>;
 
 /// Runs `workers` loops of the protocol `make` builds (it is called on
 /// each worker's thread with the worker's number, so a protocol need not
-/// be `Send`), listening on `listen`, until SIGINT/SIGTERM; then logs one
-/// summary of them all.
+/// be `Send`; an error stops the server before it is announced),
+/// listening on `listen`, until SIGINT/SIGTERM; then logs one summary of
+/// them all. One worker is simply one loop on this thread
+/// ([`server::serve`]).
 pub fn serve<P, F>(
     name: &str,
     listen: &[Listen],
@@ -88,8 +118,11 @@ pub fn serve<P, F>(
 ) -> Result<(), Failure>
 where
     P: Protocol,
-    F: Fn(usize) -> P + Send + Sync + 'static,
+    F: Fn(usize) -> Result<P, Failure> + Send + Sync + 'static,
 {
+    if workers <= 1 {
+        return server::serve(name, listen, config, make(0)?);
+    }
     raise_fd_limit();
     let (sockets, bound) = bind_all(listen, workers)?;
     let group = Arc::new(LoopGroup::default());
@@ -107,7 +140,7 @@ where
         );
         let thread = std::thread::Builder::new()
             .name(format!("worker-{n}"))
-            .spawn(move || run_worker(n, sockets, config, group, board, make(n), ready))
+            .spawn(move || run_worker(n, sockets, config, group, board, || make(n), ready))
             .map_err(|e| Failure::Error(format!("cannot start worker {n}: {e}")))?;
         threads.push(thread);
     }
@@ -119,7 +152,7 @@ where
             Err(_) => return Err(Failure::Error("a worker ended before it was ready".into())),
         }
     }
-    for &Listen { scheme, addr } in &bound {
+    for &Listen { scheme, addr, .. } in &bound {
         announce(scheme, addr)?;
         info!("{name} server listening on {scheme}://{addr} with {workers} workers");
     }
@@ -146,11 +179,11 @@ fn run_worker<P: Protocol>(
     config: Config,
     group: Arc<LoopGroup>,
     board: Arc<StatsBoard>,
-    protocol: P,
+    make: impl FnOnce() -> Result<P, Failure>,
     ready: mpsc::Sender<Ready>,
 ) -> Result<Stats, Failure> {
     let setup = || -> Result<Reactor<P>, Failure> {
-        let mut reactor = Reactor::new(config, protocol)
+        let mut reactor = Reactor::new(config, make()?)
             .map_err(|e| Failure::Error(format!("worker {n}: cannot start its loop: {e}")))?;
         for socket in sockets {
             reactor

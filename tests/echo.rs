@@ -334,9 +334,20 @@ fn trace_narrates_each_turn() {
     let mut client = server.connect();
     round_trip(&mut client, b"hello");
     server.wait_for_log("poll woke: ");
-    server.wait_for_log("accepted 127.0.0.1:");
+    // The first connection takes slot 0, generation 1: its token shows both
+    // (`docs/02-growing-the-loop.md` explains the layout).
+    let accepted = server.wait_for_log("accepted 127.0.0.1:");
+    assert!(
+        accepted.contains(" listener 0 (token 0x2) readable -> ")
+            && accepted.ends_with(" as conn 0 (token 0x1_0000_0000)"),
+        "{accepted}"
+    );
     let line = server.wait_for_log("readable -> read 5 B, wrote 5 B");
     assert!(line.contains("TRACE"), "{line}");
+    assert!(
+        line.contains(" conn 0 (token 0x1_0000_0000) readable -> read 5 B, wrote 5 B, queued 0 B -> interest R (Open)"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -38,12 +38,17 @@ profile_kind() {
 }
 
 # The servers of a profile, the reference first (its row shows 1.00).
+# With REACTOR_BASELINE set to another build of reactor (an older commit,
+# say), it runs as "baseline" beside reactor, alternated round by round
+# like every other server: is a change within noise of what it replaced?
 profile_servers() {
+  local base=""
+  [ -n "${REACTOR_BASELINE:-}" ] && base=" baseline"
   case $(profile_kind "$1") in
-    echo) echo "floor reactor tokio tokio-multi threads asyncio" ;;
-    http) echo "floor reactor hyper nginx" ;;
-    udp) echo "floor reactor" ;;
-    chat) echo "redis reactor" ;;
+    echo) echo "floor reactor$base tokio tokio-multi threads asyncio" ;;
+    http) echo "floor reactor$base hyper nginx" ;;
+    udp) echo "floor reactor$base" ;;
+    chat) echo "redis reactor$base" ;;
   esac
 }
 

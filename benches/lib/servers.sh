@@ -52,6 +52,10 @@ start_server() {
     udp:floor) announced udp "$work/bin/udp-floor" ;;
     udp:reactor) announced udp "$reactor" udp-echo -q ;;
     chat:reactor) announced tcp "$reactor" chat -q ;;
+    echo:baseline) announced tcp "$REACTOR_BASELINE" echo -q ;;
+    http:baseline) announced http "$REACTOR_BASELINE" http -q ;;
+    udp:baseline) announced udp "$REACTOR_BASELINE" udp-echo -q ;;
+    chat:baseline) announced tcp "$REACTOR_BASELINE" chat -q ;;
     chat:redis | idle:redis) start_redis ;;
     # Idle memory: room for every idle connection the probe opens.
     idle:reactor-echo) announced tcp "$reactor" echo -q --max-conns 20000 ;;

@@ -18,7 +18,7 @@ use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
 
 use super::conn::Origin;
 use super::io::TimerKind;
-use super::token::{listener_token, MAX_LISTENERS};
+use super::token::{listener_token, ShowToken, MAX_LISTENERS};
 use super::{Protocol, Reactor, State, NARRATION};
 
 /// How long accepting pauses after `EMFILE`/`ENFILE` before it is tried
@@ -199,8 +199,8 @@ impl<P: Protocol> Reactor<P> {
                 trace!(
                     target: NARRATION,
                     " listener {n} (token {}) readable -> accepted {peer} as conn {id} (token {})",
-                    listener_token(n).0,
-                    id.token().0
+                    ShowToken(listener_token(n)),
+                    ShowToken(id.token())
                 );
                 self.protocol.on_open(&mut self.io, id);
                 self.reap();

@@ -4,7 +4,7 @@
 //! lingers ([`Io::discard_input`]), and finally it leaves the table
 //! ([`Io::remove`], the one place a connection is deregistered).
 //!
-//! See the state diagram in `conn.rs` and `docs/01-architecture.md`.
+//! See the state diagram in `conn.rs` and `docs/03-connections-as-state-machines.md`.
 
 use std::io::{self, Read};
 use std::net::Shutdown;

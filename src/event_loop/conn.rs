@@ -20,7 +20,8 @@
 //!                        peer EOF and flushed: removed <----------------+   peer EOF or linger timer: removed
 //! ```
 //!
-//! `docs/01-architecture.md` draws the same machine in Mermaid.
+//! `docs/03-connections-as-state-machines.md` draws the same machine in
+//! Mermaid, and walks through the close sequence.
 
 use std::fmt;
 use std::io;

@@ -203,11 +203,12 @@ pub fn size_buffers(socket: &UdpSocket, sizes: BufferSizes) -> io::Result<Socket
 }
 
 /// A socket on an ephemeral port of the unspecified address of `peer`'s
-/// family, from which to talk to `peer`, with buffers of `sizes`.
+/// family (`0.0.0.0` or `::`: any local address), from which to talk to
+/// `peer`, with buffers of `sizes`.
 pub fn bind_for(peer: SocketAddr, sizes: BufferSizes) -> io::Result<(UdpSocket, SocketBuffers)> {
     let any: IpAddr = match peer {
-        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        SocketAddr::V4(_) => Ipv4Addr::new(0, 0, 0, 0).into(),
+        SocketAddr::V6(_) => Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0).into(),
     };
     let socket = UdpSocket::bind(SocketAddr::new(any, 0))?;
     let buffers = size_buffers(&socket, sizes)?;

@@ -8,7 +8,7 @@ use mio::event::Event;
 
 use super::conn::{interest_name, CloseReason, State};
 use super::io::SCRATCH_SIZE;
-use super::token::ConnId;
+use super::token::{ConnId, ShowToken};
 use super::{Overflow, Protocol, Reactor, NARRATION, READ_BUDGET};
 
 impl<P: Protocol> Reactor<P> {
@@ -41,21 +41,24 @@ impl<P: Protocol> Reactor<P> {
     }
 
     /// `--trace`: one line per connection event, in the format
-    /// `docs/reference.md` shows under "Learning mode".
+    /// `docs/reference.md` shows under "Learning mode". A connection is
+    /// named by its slot (`conn 4`) and by the token its events carry
+    /// (`token 0x1_0000_0004`: generation 1, slot 4).
     pub(super) fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
         let read = self.io.stats.bytes_in - bytes_in;
         let wrote = self.io.stats.bytes_out - bytes_out;
+        let token = ShowToken(id.token());
         match self.io.conns.get(id) {
             Some(conn) => trace!(
                 target: NARRATION,
-                " token {id} {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
+                " conn {id} (token {token}) {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
                 conn.output.len(),
                 interest_name(conn.interest),
                 conn.state
             ),
             None => trace!(
                 target: NARRATION,
-                " token {id} {what} -> read {read} B, wrote {wrote} B -> closed"
+                " conn {id} (token {token}) {what} -> read {read} B, wrote {wrote} B -> closed"
             ),
         }
     }

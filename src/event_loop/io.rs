@@ -11,6 +11,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -18,7 +19,7 @@ use mio::{Interest, Registry};
 
 use super::conn::{CloseReason, Connection, Origin, State};
 use super::conn_map::ConnMap;
-use super::stats::Stats;
+use super::stats::{Stats, StatsBoard};
 use super::timer::{TimerId, Timers};
 use super::token::{ConnId, IdPool};
 use super::{Config, Overflow};
@@ -91,6 +92,9 @@ pub struct Io<T = NoTimer> {
     pub(crate) stop_requested: bool,
     /// The protocol's answer to an output queue over `--max-outbuf`.
     pub(crate) overflow: Overflow,
+    /// With one loop per core: the board every loop publishes its
+    /// counters on, and this loop's slot.
+    pub(crate) board: Option<(Arc<StatsBoard>, usize)>,
 }
 
 impl<T> Io<T> {
@@ -111,6 +115,7 @@ impl<T> Io<T> {
             now: Instant::now(),
             stop_requested: false,
             overflow: Overflow::PauseReading,
+            board: None,
         }
     }
 
@@ -180,6 +185,17 @@ impl<T> Io<T> {
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Counts `n` requests answered (the `requests=` counter).
+    pub fn count_requests(&mut self, n: u64) {
+        self.stats.requests += n;
+    }
+
+    /// With one loop per core: every loop's counters, and this loop's slot
+    /// (`None` for a server of one loop).
+    pub fn board(&self) -> Option<(&StatsBoard, usize)> {
+        self.board.as_ref().map(|(board, n)| (&**board, *n))
     }
 
     /// The counters, for protocols that count datagrams.

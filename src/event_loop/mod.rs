@@ -120,8 +120,6 @@ pub struct Reactor<P: Protocol> {
     /// The loops this one stops when a signal reaches it (one loop per
     /// core), if it is one of several.
     group: Option<Arc<LoopGroup>>,
-    /// Where this loop publishes its counters for the others, and its slot.
-    board: Option<(Arc<StatsBoard>, usize)>,
 }
 
 impl<P: Protocol> Reactor<P> {
@@ -145,7 +143,6 @@ impl<P: Protocol> Reactor<P> {
             signals: None,
             second_signal: None,
             group: None,
-            board: None,
         })
     }
 
@@ -170,7 +167,7 @@ impl<P: Protocol> Reactor<P> {
 
     /// Publishes this loop's counters in slot `n` of `board` once a turn.
     pub fn publish_stats(&mut self, board: Arc<StatsBoard>, n: usize) {
-        self.board = Some((board, n));
+        self.io.board = Some((board, n));
     }
 
     /// The counters (the shutdown summary is written from them).
@@ -191,6 +188,8 @@ impl<P: Protocol> Reactor<P> {
 
     /// Runs until a graceful shutdown completes or the protocol stops it.
     pub fn run(&mut self) -> std::io::Result<()> {
+        self.protocol.on_start(&mut self.io, self.handle.clone());
+        self.settle();
         if let Some(every) = self.io.config.stats_interval {
             self.io.timers.add(Instant::now() + every, TimerKind::Stats);
         }
@@ -263,7 +262,7 @@ impl<P: Protocol> Reactor<P> {
         }
         self.fire_timers();
         self.settle();
-        if let Some((board, n)) = &self.board {
+        if let Some((board, n)) = &self.io.board {
             board.publish(*n, &self.io.stats);
         }
         Ok(())
@@ -316,13 +315,17 @@ impl<P: Protocol> Reactor<P> {
     /// of several, the first loop's line with everyone's totals and each
     /// loop's share (the others say nothing).
     fn log_stats(&self) {
-        match &self.board {
+        match &self.io.board {
             None => info!("stats: {}", self.io.stats),
             Some((board, 0)) => {
                 let each: Vec<String> = (0..board.len())
                     .map(|n| {
                         let s = board.get(n);
-                        format!("w{n}: accepted={} open={}", s.accepted, s.open)
+                        let mut share = format!("w{n}: accepted={} open={}", s.accepted, s.open);
+                        if s.datagrams_in > 0 {
+                            share.push_str(&format!(" datagrams_in={}", s.datagrams_in));
+                        }
+                        share
                     })
                     .collect();
                 info!("stats: {} workers=[{}]", board.total(), each.join(", "));

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 #[allow(unused_imports)] // for the docs
 use super::NoTimer;
-use super::{CloseReason, ConnId, Io, Origin, Readiness};
+use super::{CloseReason, ConnId, Handle, Io, Origin, Readiness};
 
 /// What a protocol does when output queued for a connection passes
 /// `--max-outbuf`.
@@ -82,6 +82,10 @@ pub trait Protocol {
     /// [`on_timer`](Protocol::on_timer) when due. [`NoTimer`](super::NoTimer)
     /// for none.
     type Timer: Copy + fmt::Debug;
+
+    /// The loop starts running; `handle` reaches it from other threads (a
+    /// protocol shared by several loops gives it to the others).
+    fn on_start(&mut self, _io: &mut Io<Self::Timer>, _handle: Handle) {}
 
     /// A connection was accepted (or an outgoing connect completed).
     fn on_open(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId) {}

@@ -27,6 +27,9 @@ pub struct Stats {
     pub discarded: u64,
     /// Bytes written to peers.
     pub bytes_out: u64,
+    /// Requests the protocol answered (HTTP), as it counts them
+    /// (`Io::count_requests`).
+    pub requests: u64,
     /// Loop turns (calls to `poll`).
     pub turns: u64,
     /// Readiness events handled.
@@ -57,6 +60,9 @@ impl fmt::Display for Stats {
             self.turns,
             self.events
         )?;
+        if self.requests > 0 {
+            write!(f, " requests={}", self.requests)?;
+        }
         if self.discarded > 0 {
             write!(f, " discarded={}", self.discarded)?;
         }
@@ -76,7 +82,7 @@ impl fmt::Display for Stats {
 }
 
 /// How many counters a board slot holds.
-const COUNTERS: usize = 12;
+const COUNTERS: usize = 13;
 
 /// One loop's counters, readable from other threads. Aligned to a cache
 /// line so two loops' slots never share one.
@@ -152,6 +158,7 @@ impl Stats {
             self.discarded,
             // "Not reported" travels as the one value no counter reaches.
             self.kernel_dropped.unwrap_or(u64::MAX),
+            self.requests,
         ]
     }
 
@@ -169,6 +176,7 @@ impl Stats {
             dropped: v[9],
             discarded: v[10],
             kernel_dropped: (v[11] != u64::MAX).then_some(v[11]),
+            requests: v[12],
         }
     }
 

@@ -158,6 +158,30 @@ impl std::fmt::Display for ConnId {
     }
 }
 
+/// A token as `--trace` prints it: in hexadecimal, with the generation
+/// (high 32 bits) and the slot (low 32 bits, in two groups of four
+/// digits) apart, so the layout shows: `0x1_0000_0004` is generation 1 of
+/// slot 4, the connection `--trace` calls `conn 4`. The loop's own tokens
+/// (generation 0) are printed plainly: `0x2` is the first listener.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShowToken(pub(crate) Token);
+
+impl std::fmt::Display for ShowToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (generation, slot) = (self.0 .0 >> 32, self.0 .0 & 0xFFFF_FFFF);
+        if generation == 0 {
+            write!(f, "{slot:#x}")
+        } else {
+            write!(
+                f,
+                "{generation:#x}_{:04x}_{:04x}",
+                slot >> 16,
+                slot & 0xFFFF
+            )
+        }
+    }
+}
+
 /// Hands out generations: counts up, skipping 0, wrapping after 2^32 - 1
 /// connections (by then no event for the old occupant can be in flight).
 #[derive(Debug, Default)]
@@ -244,6 +268,15 @@ mod tests {
         assert_eq!(c.index(), 0);
         assert_ne!(c, a);
         assert_eq!(pool.take().index(), 2);
+    }
+
+    #[test]
+    fn tokens_are_shown_with_generation_and_slot_apart() {
+        let show = |token| ShowToken(token).to_string();
+        assert_eq!(show(ConnId::new(4, 1).token()), "0x1_0000_0004");
+        assert_eq!(show(ConnId::new(0x1_0002, 0xab).token()), "0xab_0001_0002");
+        assert_eq!(show(listener_token(0)), "0x2");
+        assert_eq!(show(WAKER), "0x0");
     }
 
     #[test]

@@ -37,7 +37,7 @@ use log::{debug, info, warn};
 
 use crate::event_loop::datagram::batch::{self, Batch};
 use crate::event_loop::datagram::{self, BufferSizes};
-use crate::event_loop::{Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
+use crate::event_loop::{Handle, Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
 
 /// Replies waiting for the socket to become writable, bounded in bytes.
 #[derive(Debug)]
@@ -114,7 +114,16 @@ impl UdpEcho {
     /// there is one. `queue_limit` bounds the replies kept while the
     /// socket would block (the server's `--max-outbuf`).
     pub fn bind(addr: SocketAddr, queue_limit: usize, buffers: BufferSizes) -> io::Result<UdpEcho> {
-        let socket = UdpSocket::bind(addr)?;
+        UdpEcho::on_socket(UdpSocket::bind(addr)?, queue_limit, buffers)
+    }
+
+    /// The same, on a socket bound elsewhere (one of several sharing a
+    /// port with `SO_REUSEPORT`, one per worker).
+    pub fn on_socket(
+        socket: UdpSocket,
+        queue_limit: usize,
+        buffers: BufferSizes,
+    ) -> io::Result<UdpEcho> {
         let granted = datagram::size_buffers(&socket, buffers)?;
         info!("udp socket {granted}");
         let drops_counted = batch::count_kernel_drops(&socket);
@@ -256,6 +265,16 @@ impl UdpEcho {
 
 impl Protocol for UdpEcho {
     type Timer = NoTimer;
+
+    /// A worker's loop registers its socket here, on its own thread.
+    fn on_start(&mut self, io: &mut Io, _handle: Handle) {
+        if self.interest.is_none() {
+            if let Err(e) = self.register(io) {
+                warn!("cannot watch the udp socket: {e}");
+                io.stop();
+            }
+        }
+    }
 
     fn on_source(&mut self, io: &mut Io, _source: usize, ready: Readiness) {
         if ready.writable {

@@ -24,7 +24,9 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The readiness line itself.
     pub ready_line: String,
-    /// The address of the second readiness line, for `chat --web`.
+    /// `reactor chat --web`'s second readiness line's address
+    /// (`listening on http://...`), for servers started with
+    /// [`Server::start_web`].
     pub web: Option<SocketAddr>,
     log: Receiver<String>,
     /// Log lines read so far.
@@ -35,7 +37,16 @@ impl Server {
     /// Starts `reactor ARGS --bind 127.0.0.1:0` and waits for its readiness
     /// line.
     pub fn start(args: &[&str]) -> Server {
-        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), args)
+        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), args, 1)
+    }
+
+    /// Starts `reactor chat ARGS --web 127.0.0.1:0 --bind 127.0.0.1:0` and
+    /// waits for both readiness lines: `tcp://` first, then `http://`,
+    /// whose address is [`Server::web`].
+    pub fn start_web(args: &[&str]) -> Server {
+        let mut full = vec!["chat", "--web", "127.0.0.1:0"];
+        full.extend_from_slice(args);
+        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), &full, 2)
     }
 
     /// Starts `reactor ARGS` under a shell that first runs `setup` (for
@@ -46,10 +57,13 @@ impl Server {
             .arg("-c")
             .arg(format!("{setup} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_reactor"));
-        Server::start_in(command, args)
+        Server::start_in(command, args, 1)
     }
 
-    fn start_in(mut command: Command, args: &[&str]) -> Server {
+    /// Starts the server and reads `ready_lines` readiness lines (all of
+    /// them before the pipe is let go: a server writing its second line
+    /// to a closed pipe would fail).
+    fn start_in(mut command: Command, args: &[&str], ready_lines: usize) -> Server {
         let mut full: Vec<&str> = args.to_vec();
         if !args.contains(&"--bind") {
             full.extend(["--bind", "127.0.0.1:0"]);
@@ -63,15 +77,15 @@ impl Server {
             .expect("start reactor");
         let stdout = child.stdout.take().expect("stdout");
         let (ready_tx, ready_rx) = mpsc::channel();
-        // `chat --web` prints a second readiness line, for its web listener.
-        let lines = if args.contains(&"--web") { 2 } else { 1 };
         std::thread::spawn(move || {
             let mut stdout = BufReader::new(stdout);
-            for _ in 0..lines {
+            let mut lines = Vec::new();
+            for _ in 0..ready_lines {
                 let mut line = String::new();
                 let _ = stdout.read_line(&mut line);
-                let _ = ready_tx.send(line);
+                lines.push(line.trim_end().to_string());
             }
+            let _ = ready_tx.send(lines);
         });
         let stderr = child.stderr.take().expect("stderr");
         let (log_tx, log) = mpsc::channel();
@@ -82,21 +96,27 @@ impl Server {
                 }
             }
         });
-        let ready_line = match ready_rx.recv_timeout(PATIENCE) {
-            Ok(line) => line.trim_end().to_string(),
+        let lines = match ready_rx.recv_timeout(PATIENCE) {
+            Ok(lines) => lines,
             Err(_) => {
                 let _ = child.kill();
                 panic!("no readiness line from reactor {full:?}");
             }
         };
-        let addr = address_in(&ready_line);
-        let web = (lines == 2).then(|| match ready_rx.recv_timeout(PATIENCE) {
-            Ok(line) => address_in(line.trim_end()),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no second readiness line from reactor {full:?}");
-            }
-        });
+        let addr_in = |line: &str, scheme: &str| -> SocketAddr {
+            line.strip_prefix("listening on ")
+                .and_then(|rest| rest.strip_prefix(scheme))
+                .and_then(|rest| rest.strip_prefix("://"))
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("bad readiness line {line:?}: {lines:?}"))
+        };
+        let ready_line = lines.first().cloned().unwrap_or_default();
+        let scheme = ready_line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split("://").next())
+            .unwrap_or("?");
+        let addr = addr_in(&ready_line, scheme);
+        let web = lines.get(1).map(|line| addr_in(line, "http"));
         Server {
             pid: child.id(),
             child: Some(child),
@@ -200,15 +220,6 @@ impl Server {
         let field = |n: usize| -> u64 { fields[n - 3].parse().expect("a number") };
         field(14) + field(15)
     }
-}
-
-/// The address at the end of a readiness line.
-fn address_in(ready_line: &str) -> SocketAddr {
-    ready_line
-        .rsplit("://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("bad readiness line {ready_line:?}"))
 }
 
 /// A test that cannot run here says so on the terminal (stderr, which the

@@ -77,7 +77,7 @@ fn http_takes_ten_mebibytes_of_garbage() {
 
 #[test]
 fn the_chat_web_listener_takes_ten_mebibytes_of_garbage() {
-    let server = Server::start(&["chat", "--web", "127.0.0.1:0"]);
+    let server = Server::start_web(&[]);
     let (addr, web) = (server.addr, server.web.expect("web address"));
     feed_garbage(&server, web, || {
         web_serves(web);
@@ -90,7 +90,7 @@ fn the_chat_web_listener_takes_ten_mebibytes_of_garbage() {
 fn a_websocket_member_sending_garbage_frames_is_closed_and_the_chat_goes_on() {
     // Past the handshake: random bytes as frames (unmasked, huge lengths,
     // bad opcodes), where the frame decoder is the parser.
-    let server = Server::start(&["chat", "--web", "127.0.0.1:0"]);
+    let server = Server::start_web(&[]);
     let (addr, web) = (server.addr, server.web.expect("web address"));
     let baseline = server.rss_kib();
     for seed in 0..50 {

@@ -83,7 +83,7 @@ fn http_answers_pipelined_requests_before_a_half_close_then_closes() {
 
 #[test]
 fn chat_web_answers_a_half_closed_request_then_closes() {
-    let server = Server::start(&["chat", "--web", "127.0.0.1:0"]);
+    let server = Server::start_web(&[]);
     let web = server.web.expect("web address");
     let mut stream = connect(web);
     stream

@@ -98,7 +98,7 @@ fn chat_disconnects_a_member_that_never_reads_and_the_others_hear_everything() {
 
 #[test]
 fn chat_disconnects_a_websocket_member_that_never_reads() {
-    let mut server = Server::start(&["chat", "--web", "127.0.0.1:0", "--max-outbuf", "65536"]);
+    let mut server = Server::start_web(&["--max-outbuf", "65536"]);
     let web = server.web.expect("web address");
     let mut talker = LineClient::connect(server.addr);
     talker.line();

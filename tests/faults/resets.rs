@@ -70,7 +70,7 @@ fn http_drops_a_reset_in_the_head_and_in_the_body() {
 
 #[test]
 fn chat_web_drops_a_websocket_reset_mid_frame_and_a_poll_reset_mid_body() {
-    let server = Server::start(&["chat", "--web", "127.0.0.1:0"]);
+    let server = Server::start_web(&[]);
     let web = server.web.expect("web address");
     let mut witness = LineClient::connect(server.addr);
     witness.line();

@@ -120,7 +120,7 @@ fn a_chat_line_trickled_then_stalled_is_closed_an_idle_timeout_after_its_last_by
 
 #[test]
 fn a_websocket_handshake_trickled_then_stalled_is_closed() {
-    let server = Server::start(&["chat", "--web", "127.0.0.1:0", "--idle-timeout", "1"]);
+    let server = Server::start_web(&["--idle-timeout", "1"]);
     let web = server.web.expect("web address");
     let mut stream = connect(web);
     let last = trickle(&stream, &WS_HANDSHAKE[..25], Duration::from_millis(60));
@@ -131,7 +131,7 @@ fn a_websocket_handshake_trickled_then_stalled_is_closed() {
 
 #[test]
 fn a_long_poll_held_and_never_closed_is_closed_by_the_idle_timeout() {
-    let server = Server::start(&["chat", "--web", "127.0.0.1:0", "--idle-timeout", "1"]);
+    let server = Server::start_web(&["--idle-timeout", "1"]);
     let web = server.web.expect("web address");
     let mut stream = connect(web);
     stream

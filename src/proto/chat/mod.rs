@@ -17,7 +17,7 @@
 //!   into lines;
 //! * [`command`] turns a line into a [`Command`](command::Command);
 //! * [`state`] is the chat: members, names, rooms. It knows nothing of
-//!   transports, only [`MemberId`]s, and answers with [`Action`]s carrying
+//!   transports, only [`MemberId`]s, and answers with [`Action`](state::Action)s carrying
 //!   [`message`]s, and [`Reply`](message::Reply)s to commands;
 //! * [`hub`] keeps each member's route and carries the actions out,
 //!   rendering each message once per form ([`render`]);
@@ -25,7 +25,7 @@
 //! * this file is the adapter: which listener a connection came from
 //!   decides which transport serves it.
 //!
-//! Every line goes out through [`Io::send_shared`], replies to the sender
+//! Every line goes out through [`Io::send_shared`](crate::event_loop::Io::send_shared), replies to the sender
 //! too: so all output for one connection passes through its one queue, in
 //! order, and whatever a connection was given during one loop turn goes out
 //! in one `writev` at the end of the turn.
@@ -40,17 +40,22 @@ pub mod command;
 pub mod hub;
 pub mod message;
 pub mod render;
+pub mod shared;
 pub mod state;
 pub mod web;
 
 use std::fmt::Display;
 use std::ops::ControlFlow;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use log::debug;
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Origin, Overflow, Protocol};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Handle, Origin, Overflow, Protocol};
 use crate::proto::telnet::{Item, Stopped, TelnetLines};
+use crate::proto::web::engineio::Heartbeat;
 use hub::{Hub, Route};
+use shared::{Batch, Shared};
 use state::{Departure, MemberId};
 use web::engine::{ChatIo, EngineTimer};
 use web::Web;
@@ -98,12 +103,34 @@ pub struct Chat {
 
 impl Chat {
     /// A chat server whose lines may be `max_line` bytes long, and whose
-    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll.
-    pub fn new(max_line: usize, max_outbuf: usize) -> Chat {
+    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll
+    /// and are pinged as `heartbeat` says.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Chat {
+        let (shared, mut inboxes) = Shared::new(1, max_line);
+        Chat::of_worker(
+            shared,
+            0,
+            inboxes.remove(0),
+            max_line,
+            max_outbuf,
+            heartbeat,
+        )
+    }
+
+    /// Worker `worker`'s part of the chat `shared` (`--workers`), with its
+    /// inbox; limits as for [`Chat::new`].
+    pub fn of_worker(
+        shared: Arc<Shared>,
+        worker: usize,
+        inbox: Receiver<Batch>,
+        max_line: usize,
+        max_outbuf: usize,
+        heartbeat: Heartbeat,
+    ) -> Chat {
         Chat {
-            hub: Hub::new(max_line),
+            hub: Hub::of_worker(shared, worker, inbox),
             lines: ConnMap::new(),
-            web: Web::new(max_line, max_outbuf),
+            web: Web::new(max_line, max_outbuf, heartbeat),
             max_line,
         }
     }
@@ -114,8 +141,7 @@ impl Chat {
         let Some(member) = self.lines.get_mut(conn).and_then(|c| c.member.take()) else {
             return;
         };
-        if let (Some(name), Some(room)) = (self.hub.state.name(member), self.hub.state.room(member))
-        {
+        if let Some((name, room)) = self.hub.describe(member) {
             debug!("conn={conn} {name} left #{room}: {cause}");
         }
         let sessions = &mut self.web.sessions;
@@ -214,7 +240,7 @@ impl Protocol for Chat {
                 reader,
             },
         );
-        if let Some(name) = self.hub.state.name(member) {
+        if let Some((name, _)) = self.hub.describe(member) {
             debug!("conn={conn} is {name}");
         }
         self.web.settle(&mut self.hub, io);
@@ -263,6 +289,17 @@ impl Protocol for Chat {
             Origin::Listener(WEB_LISTENER) => SERVER_FULL_HTTP,
             Origin::Listener(_) | Origin::Outgoing => SERVER_FULL,
         }
+    }
+
+    fn on_start(&mut self, io: &mut ChatIo, handle: Handle) {
+        self.hub.started(io, &mut self.web.sessions, handle);
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_wake(&mut self, io: &mut ChatIo) {
+        // Other workers' messages for members here.
+        self.hub.receive(io, &mut self.web.sessions);
+        self.web.settle(&mut self.hub, io);
     }
 
     fn on_timer(&mut self, io: &mut ChatIo, timer: EngineTimer) {

@@ -209,16 +209,34 @@ impl ChatState {
         self.remove(id, out);
     }
 
-    /// The server is shutting down: every member is told, then the chat is
-    /// emptied at once (nobody is told who left: everybody is leaving).
-    pub fn shut_down(&mut self, out: &mut Vec<Action>) {
+    /// The server is shutting down: each of `members` is told, then taken
+    /// out of the chat at once (nobody is told who left: everybody is
+    /// leaving). With several workers each tells its own members.
+    pub fn shut_down(&mut self, members: &[MemberId], out: &mut Vec<Action>) {
         let notice = Rc::new(Message::Notice("server shutting down".to_string()));
-        for (index, _) in &self.members {
-            out.push(Action::Send(MemberId(index as u32), notice.clone()));
+        for &id in members {
+            if self.members.contains(id.index()) {
+                out.push(Action::Send(id, notice.clone()));
+                self.exit(id);
+                let member = self.members.remove(id.index());
+                self.names.remove(&name_key(&member.name));
+            }
         }
-        self.members.clear();
-        self.names.clear();
-        self.rooms.clear();
+    }
+
+    /// The member in slot `index`, if there is one.
+    pub fn member_at(&self, index: usize) -> Option<MemberId> {
+        self.members
+            .contains(index)
+            .then_some(MemberId(index as u32))
+    }
+
+    /// Every member.
+    pub fn all_members(&self) -> Vec<MemberId> {
+        self.members
+            .iter()
+            .map(|(index, _)| MemberId(index as u32))
+            .collect()
     }
 
     /// Carries out one command of member `id`: the whole chat table, one

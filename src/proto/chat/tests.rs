@@ -357,7 +357,8 @@ fn shutdown_tells_everyone_and_empties_the_chat() {
     let mut h = Harness::new();
     let (a, b) = (h.member(), h.member());
     h.send(b, "/join rust");
-    h.chat.shut_down(&mut h.actions);
+    let everyone = h.chat.all_members();
+    h.chat.shut_down(&everyone, &mut h.actions);
     let heard = h.heard();
     assert_eq!(heard.to(a), ["* server shutting down"]);
     assert_eq!(heard.to(b), ["* server shutting down"]);
@@ -524,7 +525,8 @@ fn an_action_cannot_pass_for_a_departure_or_a_rename() {
     let d = h.member();
     keep(h.leave(d, Departure::Idle));
     h.member();
-    h.chat.shut_down(&mut h.actions);
+    let everyone = h.chat.all_members();
+    h.chat.shut_down(&everyone, &mut h.actions);
     keep(h.heard());
     assert!(notices.len() > 15, "{notices:?}");
     for notice in &notices {

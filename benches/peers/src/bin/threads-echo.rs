@@ -1,5 +1,5 @@
 //! TCP echo with one blocking thread per connection: the textbook server
-//! that an event loop replaces (chapter 0 of the docs starts here).
+//! that an event loop replaces (chapter 1 of the docs starts here).
 //!
 //! Nothing is clever on purpose: `accept` on the main thread, a thread per
 //! connection doing blocking `read` then `write_all`. Each thread costs a

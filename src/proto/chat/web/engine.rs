@@ -35,7 +35,7 @@ use super::super::render::Form;
 use super::super::state::MemberId;
 use super::response::{respond, Status, Then};
 use crate::event_loop::{ConnId, Io, TimerId, NARRATION};
-use crate::proto::web::engineio::{self, Packet, PING_INTERVAL_MS, PING_TIMEOUT_MS};
+use crate::proto::web::engineio::{self, Heartbeat, Packet};
 use crate::proto::web::frame;
 
 /// The chat's timers: a session's ping is due, or its pong overdue.
@@ -106,11 +106,14 @@ pub struct Sessions {
     /// `--max-outbuf`: a polling session whose outbox passes it is a slow
     /// consumer, as a connection would be.
     max_outbuf: usize,
+    /// `--ping-interval` and `--ping-timeout`: what every session's ping
+    /// timer does, and what its open packet announces.
+    heartbeat: Heartbeat,
 }
 
 impl Sessions {
     /// No sessions yet.
-    pub fn new(max_outbuf: usize) -> Sessions {
+    pub fn new(max_outbuf: usize, heartbeat: Heartbeat) -> Sessions {
         Sessions {
             slab: Slab::new(),
             by_sid: HashMap::new(),
@@ -118,6 +121,7 @@ impl Sessions {
             to_flush: Vec::new(),
             ended: Vec::new(),
             max_outbuf,
+            heartbeat,
         }
     }
 
@@ -151,13 +155,13 @@ impl Sessions {
             index: entry.key() as u32,
             serial: self.serial,
         };
-        let timer = io.set_timer(ms(PING_INTERVAL_MS), EngineTimer::Ping(id));
+        let timer = io.set_timer(ms(self.heartbeat.interval_ms), EngineTimer::Ping(id));
         let upgrades: &[&str] = match transport {
             Transport::Polling => &["websocket"],
             Transport::WebSocket(_) => &[],
         };
         let mut open = Vec::new();
-        engineio::encode_open(&mut open, &sid, upgrades);
+        engineio::encode_open(&mut open, &sid, upgrades, self.heartbeat);
         entry.insert(Session {
             serial: self.serial,
             sid: sid.clone(),
@@ -269,7 +273,16 @@ impl Sessions {
             bad_request(io, conn, engineio::RequestError::BadRequest);
             return self.end(io, id, "second pending GET");
         }
-        if session.outbox.is_empty() {
+        if session.outbox.is_empty() && session.probe.is_some() {
+            // A WebSocket is probing: the client will not send the
+            // upgrade packet until its polling has paused, which waits
+            // for this GET to end. The held GET the probe released may
+            // have been answered before this one left the client (the
+            // official clients poll again at once): held, it would stall
+            // the upgrade until the next ping. End it now, as the official
+            // server does with its noop during an upgrade.
+            respond(io, conn, Status::Ok, TEXT, b"6", then);
+        } else if session.outbox.is_empty() {
             session.held = Some((conn, then));
             trace!(target: NARRATION, "  session {} poll held on conn {conn}", session.sid);
         } else {
@@ -288,13 +301,14 @@ impl Sessions {
         via: Option<ConnId>,
         packet: Packet<'p>,
     ) -> Option<&'p str> {
+        let interval = ms(self.heartbeat.interval_ms);
         let session = self.get_mut(id)?;
         match packet {
             Packet::Message(data) => return Some(data),
             Packet::Pong(_) => {
                 if let Ping::AwaitingPong(timer) = session.ping {
                     io.cancel_timer(timer);
-                    let next = io.set_timer(ms(PING_INTERVAL_MS), EngineTimer::Ping(id));
+                    let next = io.set_timer(interval, EngineTimer::Ping(id));
                     session.ping = Ping::Due(next);
                 }
             }
@@ -342,19 +356,17 @@ impl Sessions {
     /// A session's ping timer fired: ping it, or, if it never answered
     /// the last ping, end it.
     pub fn on_ping_timer(&mut self, io: &mut ChatIo, id: SessionId) {
+        let timeout_ms = self.heartbeat.timeout_ms;
         let Some(session) = self.get_mut(id) else {
             return;
         };
         match session.ping {
             Ping::AwaitingPong(_) => {
-                debug!(
-                    "session {}: no pong within {PING_TIMEOUT_MS} ms",
-                    session.sid
-                );
+                debug!("session {}: no pong within {timeout_ms} ms", session.sid);
                 self.end(io, id, "ping timeout");
             }
             Ping::Due(_) => {
-                let timer = io.set_timer(ms(PING_TIMEOUT_MS), EngineTimer::Ping(id));
+                let timer = io.set_timer(ms(timeout_ms), EngineTimer::Ping(id));
                 session.ping = Ping::AwaitingPong(timer);
                 trace!(target: NARRATION, "  session {} ping", session.sid);
                 self.send_packet(io, id, b"2");

@@ -10,7 +10,7 @@
 //!  anything else     404
 //! ```
 //!
-//! Each connection here is a small state machine, [`WebConn`]: it reads
+//! Each connection here is a small state machine, `WebConn`: it reads
 //! HTTP/1.1 requests (`request.rs`) until one upgrades it to a WebSocket,
 //! whose frames the RFC 6455 decoder (`proto/web/frame`) reads from then
 //! on. Engine.IO sessions (`engine.rs`) outlive connections; Socket.IO
@@ -24,14 +24,14 @@ pub mod socket;
 
 use std::rc::Rc;
 
-use log::debug;
+use log::{debug, warn};
 
 use super::hub::{Hub, Route};
 use super::state::{Departure, MemberId};
 use super::WORK_BUDGET;
 use crate::event_loop::{CloseReason, ConnId, ConnMap, NARRATION};
 use crate::proto::line::Frame;
-use crate::proto::web::engineio::{self, RequestError, MAX_PAYLOAD};
+use crate::proto::web::engineio::{self, Heartbeat, RequestError, MAX_PAYLOAD};
 use crate::proto::web::frame::{self, Event, FrameDecoder, Role};
 use crate::proto::web::handshake;
 use engine::{bad_request, close_websocket, ChatIo, EngineTimer, SessionId, Sessions, Transport};
@@ -92,11 +92,12 @@ pub struct Web {
 }
 
 impl Web {
-    /// The web side of a chat with these limits.
-    pub fn new(max_line: usize, max_outbuf: usize) -> Web {
+    /// The web side of a chat with these limits, whose Engine.IO sessions
+    /// keep `heartbeat`.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Web {
         Web {
             conns: ConnMap::new(),
-            sessions: Sessions::new(max_outbuf),
+            sessions: Sessions::new(max_outbuf, heartbeat),
             max_line,
         }
     }
@@ -279,6 +280,12 @@ impl Web {
     fn post(&mut self, hub: &mut Hub, io: &mut ChatIo, conn: ConnId, id: SessionId, body: &[u8]) {
         let packets = match engineio::decode_payload(body) {
             Ok(packets) => packets,
+            Err(engineio::PacketError::Binary) => {
+                // A `b` packet: an attachment, as over a WebSocket.
+                warn!("conn={conn}: {BINARY_REFUSED}");
+                bad_request(io, conn, RequestError::BadRequest);
+                return self.sessions.end(io, id, "binary attachment");
+            }
             Err(e) => {
                 debug!("polling body refused: {e}");
                 bad_request(io, conn, RequestError::BadRequest);
@@ -319,7 +326,7 @@ impl Web {
             Ok(None) => return (used > 0).then_some(used),
             Err(e) => {
                 debug!("conn={conn} websocket closed with {}: {e}", e.close_code());
-                close_websocket(io, conn, e.close_code());
+                self.close_websocket(hub, io, conn, e.close_code());
                 return Some(input.len());
             }
         };
@@ -344,7 +351,16 @@ impl Web {
                 }
             },
             (Event::Text(_), WsRole::Lines(None)) | (Event::Pong(_), _) => {}
-            (Event::Binary(_), _) => close_websocket(io, conn, CLOSE_UNSUPPORTED),
+            // A binary frame on Engine.IO is how Socket.IO sends an
+            // attachment: refused as the `45x-` packet announcing one is,
+            // with the warning the operator is promised.
+            (Event::Binary(_), WsRole::Engine(id)) => {
+                warn!("conn={conn}: {BINARY_REFUSED}");
+                self.sessions.end(io, id, "binary attachment");
+            }
+            (Event::Binary(_), WsRole::Lines(_)) => {
+                self.close_websocket(hub, io, conn, CLOSE_UNSUPPORTED);
+            }
             (Event::Ping(payload), _) => {
                 let mut pong = Vec::new();
                 frame::encode_pong(&mut pong, payload);
@@ -352,10 +368,32 @@ impl Web {
             }
             (Event::Close { code, .. }, _) => {
                 // Answer the close handshake with the same code, then close.
-                close_websocket(io, conn, code.unwrap_or(frame::CLOSE_NORMAL));
+                self.close_websocket(hub, io, conn, code.unwrap_or(frame::CLOSE_NORMAL));
             }
         }
         Some(used)
+    }
+
+    /// The server ends WebSocket `conn` with a close frame of `code`, and
+    /// its member leaves the chat now. Not later, when the connection is
+    /// gone: the loop may linger on it for a while after the close frame
+    /// (until the peer closes its end too), and the room must not keep a
+    /// member, or send it messages, that nobody reads any more.
+    fn close_websocket(&mut self, hub: &mut Hub, io: &mut ChatIo, conn: ConnId, code: u16) {
+        close_websocket(io, conn, code);
+        if let Some(WebConn::Ws {
+            role: WsRole::Lines(member),
+            ..
+        }) = self.conns.get_mut(conn)
+        {
+            if let Some(member) = member.take() {
+                let route = Route::WsLine(conn);
+                let why = Departure::Disconnected;
+                hub.leave(io, &mut self.sessions, member, route, why);
+            }
+        }
+        // A Socket.IO session this WebSocket carried ends the same way.
+        self.sessions.conn_closed(io, conn);
     }
 
     /// A web connection closed: its `/ws` member leaves, a session it
@@ -452,6 +490,10 @@ fn then(req: &Request) -> Then {
         Then::Close
     }
 }
+
+/// What the log says when a Socket.IO client sends binary data.
+pub(super) const BINARY_REFUSED: &str =
+    "a Socket.IO client sent a binary attachment: not supported, disconnecting it";
 
 /// Close code 1003: a message type this end does not accept (binary, where
 /// the chat speaks text).

@@ -72,7 +72,7 @@ pub fn receive(
         }
         Ok(Packet::Event { .. } | Packet::Ack { .. } | Packet::ConnectError { .. }) => {}
         Err(PacketError::Binary) => {
-            warn!("a Socket.IO client sent a binary attachment: not supported, disconnecting it");
+            warn!("{}", super::BINARY_REFUSED);
             sessions.end(io, id, "binary attachment");
         }
         Err(e) => {
