@@ -19,7 +19,8 @@
 # The server's VmRSS and open descriptors are read from /proc every 5 s
 # into target/soak/MODE.csv. The run passes when the load reports no
 # error at all (and, for echo, at least 10^6 messages) and the median RSS
-# of the last minute is within 10% of the first minute's; the summary
+# of the last minute is within 10% of the first minute's, and every
+# connection was made (every chat member welcomed); the summary
 # line of each says so, and the exit status is 1 if either run failed.
 #
 # Everything is niced (nice -n 10): the machine may be shared. It talks to
@@ -101,19 +102,23 @@ soak() {
   wait "$server_pid" || true
   server_pid=""
 
-  local ops errors first last
+  local ops errors first last connections connected
   ops=$(grep -o '"ops":[0-9]*' "$report" | cut -d: -f2)
   errors=$(grep -o '"total":[0-9]*' "$report" | cut -d: -f2)
+  connections=$(grep -o '"connections":[0-9]*' "$report" | cut -d: -f2)
+  # Every connection made (for chat: every member welcomed into the room).
+  connected=$(grep -o '"connected":[0-9]*' "$report" | cut -d: -f2)
   first=$(median_between "$warmup" $((warmup + window)) "$csv")
   last=$(median_between $((warmup + seconds - window)) $((warmup + seconds)) "$csv")
   local verdict=ok
   [ "$load_status" = 0 ] && [ "${errors:-1}" = 0 ] && [ "${ops:-0}" -ge "$min_ops" ] || verdict=FAILED
+  [ "${connected:-0}" = "${connections:-1}" ] || verdict=FAILED
   awk -v f="$first" -v l="$last" 'BEGIN { exit !(f > 0 && (l - f) / f <= 0.10 && (f - l) / f <= 0.10) }' ||
     verdict=FAILED
   local fds_first fds_last
   fds_first=$(awk -F, -v from="$warmup" 'NR > 1 && $1 > from { print $3; exit }' "$csv")
   fds_last=$(tail -n 1 "$csv" | cut -d, -f3)
-  echo "soak $name: $verdict: ops=$ops errors=$errors (exit $load_status)" \
+  echo "soak $name: $verdict: ops=$ops errors=$errors connected=$connected/$connections (exit $load_status)" \
     "rss_kib first=$first last=$last (medians of the first and last ${window} s)" \
     "fds $fds_first->$fds_last" \
     "| $(grep -o 'stopped after.*' "$out/server.log")"
