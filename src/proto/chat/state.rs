@@ -67,15 +67,17 @@ pub enum Departure {
 struct Member {
     /// Its name, unique in the chat.
     name: String,
-    /// The room it is in.
+    /// The room it is in, by its key in `ChatState::rooms` ([`name_key`]).
     room: String,
     /// Its position in that room's member list, for removal in O(1).
     slot: usize,
 }
 
 /// One room; it exists while it has members.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Room {
+    /// Its name as it was spelled when it was created: how it is shown.
+    name: String,
     /// Who is in it, in no particular order.
     members: Vec<MemberId>,
 }
@@ -88,8 +90,8 @@ pub struct ChatState {
     /// Name (in lower case, see [`name_key`]) to member, to keep names
     /// unique and find `/msg` recipients.
     names: HashMap<String, MemberId>,
-    /// The rooms with members, by name: a `BTreeMap` so `/rooms` comes out
-    /// sorted.
+    /// The rooms with members, by name in lower case ([`name_key`]: rooms
+    /// ignore case, as names do): a `BTreeMap` so `/rooms` comes out sorted.
     rooms: BTreeMap<String, Room>,
     /// Guest numbers handed out so far (`guest-N` counts up per run).
     guests: u64,
@@ -130,7 +132,8 @@ impl ChatState {
 
     /// The room a member is in, while it is in the chat.
     pub fn room(&self, id: MemberId) -> Option<&str> {
-        self.members.get(id.index()).map(|m| m.room.as_str())
+        let member = self.members.get(id.index())?;
+        self.rooms.get(&member.room).map(|room| room.name.as_str())
     }
 
     /// A new member arrives: it is named `guest-N`, put in the lobby and
@@ -244,15 +247,15 @@ impl ChatState {
                     .collect();
                 // Sorted as people read names: `alice, bob, Zed`.
                 names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), *name));
-                let line = format!("* in #{}: {}", me.room, names.join(", "));
+                let line = format!("* in #{}: {}", room.name, names.join(", "));
                 self.reply(id, format_args!("{line}"), out);
             }
             Command::Join(room) => self.join_room(id, room, out),
             Command::Rooms => {
                 let mut line = String::from("* rooms: ");
-                for (i, (name, room)) in self.rooms.iter().enumerate() {
+                for (i, room) in self.rooms.values().enumerate() {
                     let sep = if i == 0 { "" } else { ", " };
-                    let _ = write!(line, "{sep}{name} ({})", room.members.len());
+                    let _ = write!(line, "{sep}{} ({})", room.name, room.members.len());
                 }
                 self.reply(id, format_args!("{line}"), out);
             }
@@ -306,16 +309,21 @@ impl ChatState {
             return self.reply(id, format_args!("! invalid room name"), out);
         }
         let me = &self.members[id.index()];
-        if me.room != room {
+        // Rooms ignore case: `/join RUST` from #rust moves nobody.
+        let key = name_key(room);
+        if me.room != key {
             let (name, old) = (me.name.clone(), me.room.clone());
             self.exit(id);
             let left = format(&mut self.scratch, format_args!("* {name} left"));
             tell_room(&self.rooms, &old, None, left, out);
             self.enter(id, room);
             let joined = format(&mut self.scratch, format_args!("* {name} joined"));
-            tell_room(&self.rooms, room, Some(id), joined, out);
+            tell_room(&self.rooms, &key, Some(id), joined, out);
         }
-        self.reply(id, format_args!("* you are in #{room}"), out);
+        // Shown as the room was spelled when it was created.
+        let shown = self.rooms.get(&key).map_or(room, |r| r.name.as_str());
+        let line = format(&mut self.scratch, format_args!("* you are in #{shown}"));
+        out.push(Action::Send(id, line));
     }
 
     /// Takes a member out of the chat and tells its room.
@@ -328,13 +336,19 @@ impl ChatState {
         tell_room(&self.rooms, &room, None, left, out);
     }
 
-    /// Puts a member into `room`, creating the room if needed.
+    /// Puts a member into `room`, creating the room if needed. Rooms are
+    /// keyed by [`name_key`], so `a` and `A` are one room; keyed by the name
+    /// as typed, they were two (found by the `chat` fuzz target).
     fn enter(&mut self, id: MemberId, room: &str) {
-        let members = &mut self.rooms.entry(room.to_string()).or_default().members;
-        members.push(id);
+        let key = name_key(room);
+        let entry = self.rooms.entry(key.clone()).or_insert_with(|| Room {
+            name: room.to_string(),
+            members: Vec::new(),
+        });
+        entry.members.push(id);
         let me = &mut self.members[id.index()];
-        me.room = room.to_string();
-        me.slot = members.len() - 1;
+        me.slot = entry.members.len() - 1;
+        me.room = key;
     }
 
     /// Takes a member out of its room, dropping the room if it empties.
@@ -362,7 +376,7 @@ impl ChatState {
     }
 }
 
-/// One line, shared, to everyone in `room` but `except`.
+/// One line, shared, to everyone in the room keyed `room` but `except`.
 fn tell_room(
     rooms: &BTreeMap<String, Room>,
     room: &str,
@@ -391,8 +405,8 @@ fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
     Rc::from(&scratch[..])
 }
 
-/// The key a name is unique under: names differ only if they differ in
-/// more than ASCII case (names are ASCII by the name rules).
+/// The key a name (or a room) is unique under: names differ only if they
+/// differ in more than ASCII case (names are ASCII by the name rules).
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
@@ -405,3 +419,7 @@ fn is_hidden_control(c: char) -> bool {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fuzz_regressions.rs"]
+mod fuzz_regressions;
