@@ -12,6 +12,7 @@ use log::LevelFilter;
 use crate::client::ClientArgs;
 use crate::load::args::LoadArgs;
 use crate::process::seconds;
+use crate::proto::web::engineio::{Heartbeat, PING_INTERVAL_MS, PING_TIMEOUT_MS};
 use crate::server::{LoopArgs, ServerArgs, UdpArgs};
 
 /// A single-threaded epoll/kqueue event loop, and the servers that run on it.
@@ -120,6 +121,11 @@ pub struct EchoArgs {
     pub server: ServerArgs,
 }
 
+/// Longest `--ping-interval` and `--ping-timeout`. A browser's timers
+/// hold at most 2^31 - 1 ms (about 24.8 days) and fire at once beyond it;
+/// the client waits for their sum, which this keeps under that.
+pub const MAX_PING_MS: u64 = 1_000_000_000;
+
 /// `reactor chat`'s options.
 #[derive(Debug, Clone, Args)]
 pub struct ChatArgs {
@@ -130,6 +136,20 @@ pub struct ChatArgs {
     /// longer one is answered with an error and dropped.
     #[arg(long, allow_negative_numbers = true, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_line: u32,
+    /// Also serve the chat to browsers on this address (HTTP): the chat
+    /// page at /, a WebSocket speaking these lines at /ws, and Socket.IO
+    /// at /socket.io/. Off by default; port 0 picks a free port. Its
+    /// readiness line (`listening on http://...`) follows the TCP one.
+    #[arg(long, value_name = "ADDR")]
+    pub web: Option<SocketAddr>,
+    /// With --web: milliseconds between the pings the server sends each
+    /// Socket.IO client (Engine.IO's pingInterval, announced to clients).
+    #[arg(long, allow_negative_numbers = true, default_value_t = PING_INTERVAL_MS, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=MAX_PING_MS))]
+    pub ping_interval: u64,
+    /// With --web: milliseconds a Socket.IO client has to answer a ping
+    /// before it leaves the chat (Engine.IO's pingTimeout, announced).
+    #[arg(long, allow_negative_numbers = true, default_value_t = PING_TIMEOUT_MS, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=MAX_PING_MS))]
+    pub ping_timeout: u64,
     /// Options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -141,9 +161,11 @@ pub struct HttpArgs {
     /// Address to listen on (IPv4 or IPv6; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub bind: SocketAddr,
-    /// Close a connection whose request head has begun but not ended
-    /// after this many seconds, with 408 (0 = never). This is what
-    /// stops a slowloris client that trickles its headers.
+    /// Answer 408 and close when a request head is not complete this many
+    /// seconds after the accept (for the first request) or after its first
+    /// byte (for later ones), or when a request body stops arriving for as
+    /// long (0 = never). This is what stops a client that sends nothing,
+    /// or trickles its headers (slowloris).
     #[arg(
         long,
         allow_negative_numbers = true,
@@ -152,6 +174,17 @@ pub struct HttpArgs {
         value_parser = seconds()
     )]
     pub header_timeout: u64,
+    /// Close, without an answer, a keep-alive connection on which no byte
+    /// of a next request has come this many seconds after the last answer
+    /// (0 = never).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 75,
+        value_name = "SECS",
+        value_parser = seconds()
+    )]
+    pub keepalive_timeout: u64,
     /// Options every server shares.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -168,7 +201,44 @@ pub struct UdpEchoArgs {
     pub udp: UdpArgs,
 }
 
+impl ChatArgs {
+    /// What `--ping-interval` and `--ping-timeout` ask of Engine.IO
+    /// sessions.
+    pub fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            interval_ms: self.ping_interval,
+            timeout_ms: self.ping_timeout,
+        }
+    }
+
+    /// A line longer than what may be queued for one member could never be
+    /// delivered to anyone: refuse the combination rather than cap it.
+    pub fn check(&self) -> Result<(), String> {
+        // Room for the line as relayed: `NAME: ` before it, `\n` after.
+        const RELAY_OVERHEAD: u64 = 64;
+        if u64::from(self.max_line) + RELAY_OVERHEAD > self.server.max_outbuf {
+            return Err(format!(
+                "--max-line {} does not fit in --max-outbuf {}: a line that long could not be \
+                 queued for anyone; raise --max-outbuf or lower --max-line",
+                self.max_line, self.server.max_outbuf
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Command {
+    /// Combinations of options that cannot run: each a usage error.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Command::Chat(args) => args.check(),
+            Command::Load(args) => args.check(),
+            Command::Echo(_) | Command::Http(_) | Command::UdpEcho(_) | Command::Client(_) => {
+                Ok(())
+            }
+        }
+    }
+
     /// The loop options, for the commands that are servers (logging needs
     /// `--trace` before the command runs).
     pub fn loop_args(&self) -> Option<&LoopArgs> {
@@ -243,14 +313,39 @@ mod tests {
         let Command::Http(HttpArgs {
             bind,
             header_timeout,
+            keepalive_timeout,
             ..
         }) = cli.command
         else {
             panic!("not http: {:?}", cli.command);
         };
         assert_eq!(bind, "127.0.0.1:8080".parse::<SocketAddr>()?);
-        assert_eq!(header_timeout, 10);
+        assert_eq!((header_timeout, keepalive_timeout), (10, 75));
         Ok(())
+    }
+
+    #[test]
+    fn chat_pings_as_engine_io_does_unless_told() {
+        let heartbeat = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Chat(chat) => chat.heartbeat(),
+            other => panic!("not chat: {other:?}"),
+        };
+        assert_eq!(heartbeat(&["reactor", "chat"]), Heartbeat::default());
+        let quick = [
+            "reactor",
+            "chat",
+            "--ping-interval",
+            "200",
+            "--ping-timeout",
+            "300",
+        ];
+        assert_eq!(
+            heartbeat(&quick),
+            Heartbeat {
+                interval_ms: 200,
+                timeout_ms: 300
+            }
+        );
     }
 
     #[test]
@@ -285,7 +380,17 @@ mod tests {
             &["reactor", "client", "no-port-here"],
             &["reactor", "chat", "--max-line", "0"],
             &["reactor", "chat", "--max-line", "-1"],
+            &["reactor", "chat", "--ping-interval", "0"],
+            &["reactor", "chat", "--ping-timeout", "-5"],
+            &["reactor", "chat", "--ping-timeout", "1000000001"],
             &["reactor", "http", "--header-timeout", "-1"],
+            &["reactor", "http", "--keepalive-timeout", "-1"],
+            &[
+                "reactor",
+                "http",
+                "--keepalive-timeout",
+                "9300000000000000000",
+            ],
         ] {
             match Cli::try_parse_from(bad) {
                 Err(err) => assert_eq!(err.exit_code(), 2, "{bad:?}"),

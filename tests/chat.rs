@@ -111,6 +111,44 @@ fn lines_reach_only_the_senders_room() {
 }
 
 #[test]
+fn an_action_and_a_departure_read_differently() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    b.send("/me left");
+    a.expect("* guest-2 *left*");
+    b.send("/quit");
+    b.expect("* bye");
+    a.expect("* guest-2 left");
+}
+
+#[test]
+fn rooms_ignore_case_and_are_shown_as_first_spelled() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    a.send("/join Rust");
+    a.expect("* you are in #Rust");
+    b.expect("* guest-1 left");
+    b.send("/join rust");
+    b.expect("* you are in #Rust");
+    a.expect("* guest-2 joined");
+    b.send("/rooms");
+    b.expect("* rooms: Rust (2)");
+    b.send("/who");
+    b.expect("* in #Rust: guest-1, guest-2");
+}
+
+#[test]
+fn bidi_overrides_and_line_separators_are_shown_as_replacement_characters() {
+    let server = chat(&[]);
+    let (mut a, _) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    b.send("\u{202E}olleh\u{2066}x\u{2069}\u{2028}* guest-1 left");
+    a.expect("guest-2: \u{FFFD}olleh\u{FFFD}x\u{FFFD}\u{FFFD}* guest-1 left");
+}
+
+#[test]
 fn private_messages_cross_rooms() {
     let server = chat(&[]);
     let (mut a, _) = join(&server, &mut []);
@@ -153,7 +191,7 @@ fn commands_and_errors_over_the_wire() {
 
     // Over --max-line: an error, the line dropped, the connection kept.
     b.send_raw(format!("{}\n", "x".repeat(100)).as_bytes());
-    b.send_raw(b"\xff\xfe\n");
+    b.send_raw(b"\xc3(\n");
     loop {
         let line = b.line();
         if !line.starts_with("* ") {
@@ -285,11 +323,47 @@ fn max_conns_answers_server_full() {
 #[test]
 fn idle_members_are_told_and_closed_and_the_room_hears_it() {
     let server = chat(&["--idle-timeout", "1"]);
+    let started = std::time::Instant::now();
     let (mut a, _) = join(&server, &mut []);
-    let (mut b, _) = join(&server, &mut [&mut a]);
-    // `a` connected first, so its deadline comes first.
     assert_eq!(a.lines_until_eof(), ["! idle timeout"]);
-    assert_eq!(b.lines_until_eof(), ["* guest-1 left", "! idle timeout"]);
+    let waited = started.elapsed();
+    assert!(
+        waited.as_millis() >= 900 && waited.as_millis() < 2500,
+        "told after {waited:?}, timeout 1 s"
+    );
+    // The room hears it: b idles out too, having heard a leave if a went
+    // first (nothing moved for either after b's welcome).
+    let (mut c, _) = join(&server, &mut []);
+    let (mut d, _) = join(&server, &mut [&mut c]);
+    let c_lines = c.lines_until_eof();
+    let d_lines = d.lines_until_eof();
+    let heard = |lines: &[String], name: &str| lines.contains(&format!("* {name} left"));
+    assert!(
+        c_lines.ends_with(&["! idle timeout".to_string()]),
+        "{c_lines:?}"
+    );
+    assert!(
+        d_lines.ends_with(&["! idle timeout".to_string()]),
+        "{d_lines:?}"
+    );
+    assert!(
+        heard(&c_lines, "guest-3") || heard(&d_lines, "guest-2"),
+        "neither heard the other leave: {c_lines:?} {d_lines:?}"
+    );
+}
+
+#[test]
+fn a_member_who_only_listens_is_not_idle() {
+    let server = chat(&["--idle-timeout", "1"]);
+    let (mut talker, name) = join(&server, &mut []);
+    let (mut listener, _) = join(&server, &mut [&mut talker]);
+    // A line every 300 ms for 2.4 s: the listener sends nothing, but bytes
+    // keep moving to it, so it is not idle (the sleep paces the talk).
+    for i in 0..8 {
+        talker.send(&format!("line {i}"));
+        listener.expect(&format!("{name}: line {i}"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
 }
 
 #[test]
@@ -307,6 +381,19 @@ fn shutdown_tells_every_member_then_exits_zero() {
     let (status, log) = server.wait_exit();
     assert_eq!(status.code(), Some(0), "{log:#?}");
     assert!(log.iter().any(|l| l.contains("stopped after")), "{log:#?}");
+}
+
+#[test]
+fn a_long_max_line_is_honoured_and_one_that_cannot_be_queued_is_refused() {
+    let server = chat(&["--max-line", "300000", "--max-outbuf", "400000"]);
+    let (mut a, name) = join(&server, &mut []);
+    let (mut b, _) = join(&server, &mut [&mut a]);
+    let long = "x".repeat(250_000);
+    a.send(&long);
+    b.expect(&format!("{name}: {long}"));
+    let (status, _, stderr) = run_to_exit(&["chat", "--max-line", "4000000"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--max-outbuf"), "{stderr}");
 }
 
 #[test]

@@ -161,10 +161,46 @@ fn max_conns_closes_the_extra_connection_and_keeps_the_others() {
 fn idle_connections_are_closed_and_busy_ones_kept() {
     let server = Server::start(&["echo", "--idle-timeout", "1"]);
     let mut idle = server.connect();
+    let mut busy = server.connect();
     let started = std::time::Instant::now();
-    assert_eq!(read_to_end(&mut idle), b"");
+    let idle_closed = std::thread::spawn(move || {
+        let eof = read_to_end(&mut idle).is_empty();
+        (eof, started.elapsed())
+    });
+    // The busy client echoes a byte every 300 ms for 2.4 s, more than twice
+    // the timeout (the sleep paces the traffic; it synchronises nothing).
+    for _ in 0..8 {
+        busy.write_all(b"x").expect("write");
+        assert_eq!(read_exact(&mut busy, 1), b"x", "busy client still served");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (eof, waited) = idle_closed.join().expect("reader thread");
+    assert!(eof, "the idle client got bytes it never sent");
+    assert!(
+        waited.as_millis() >= 900 && waited.as_millis() < 2500,
+        "idle client closed after {waited:?}, timeout 1 s"
+    );
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_freed_by_the_idle_timeout() {
+    let mut server = Server::start(&["echo", "-v", "--idle-timeout", "1", "--max-outbuf", "65536"]);
+    let stuck = server.connect();
+    stuck.set_nonblocking(true).expect("nonblocking");
+    // Send until the kernel takes no more: the server's queue is full and
+    // it has paused reading, so from here on no byte moves either way.
+    let chunk = vec![b'y'; 65536];
+    let mut sent = 0;
+    while let Ok(n) = (&stuck).write(&chunk) {
+        sent += n;
+        assert!(sent < 256 * 1024 * 1024, "the server never pushed back");
+    }
+    let started = std::time::Instant::now();
+    server.wait_for_log("closed: idle timeout");
     let waited = started.elapsed();
-    assert!(waited.as_millis() >= 900, "closed after {waited:?}");
+    // Idle after 1 s, then at most the 2 s a close may take to flush.
+    assert!(waited.as_secs_f64() < 5.0, "freed only after {waited:?}");
+    drop(stuck);
 }
 
 #[test]
@@ -201,7 +237,21 @@ fn sigterm_flushes_queued_output_and_exits_zero() {
 
     let (status, log) = server.wait_exit();
     assert_eq!(status.code(), Some(0), "log: {log:#?}");
-    assert!(log.iter().any(|l| l.contains("stopped after")), "{log:#?}");
+    let summary = log
+        .iter()
+        .find(|l| l.contains("stopped after"))
+        .unwrap_or_else(|| panic!("no summary in {log:#?}"));
+    // Everything echo was handed, it sent back, and the client got it all:
+    // the queue was flushed, not dropped. What the close read and dropped
+    // (the rest of the client's 8 MiB) is counted apart.
+    let read = log_counter(summary, "bytes_in");
+    let discarded = log_counter_or_zero(summary, "discarded");
+    assert_eq!(
+        log_counter(summary, "bytes_out"),
+        read - discarded,
+        "{summary}"
+    );
+    assert_eq!(back.len() as u64, read - discarded, "{summary}");
 }
 
 #[test]
@@ -285,9 +335,20 @@ fn trace_narrates_each_turn() {
     let mut client = server.connect();
     round_trip(&mut client, b"hello");
     server.wait_for_log("poll woke: ");
-    server.wait_for_log("accepted 127.0.0.1:");
+    // The first connection takes slot 0, generation 1: its token shows both
+    // (`docs/02-growing-the-loop.md` explains the layout).
+    let accepted = server.wait_for_log("accepted 127.0.0.1:");
+    assert!(
+        accepted.contains(" listener 0 (token 0x2) readable -> ")
+            && accepted.ends_with(" as conn 0 (token 0x1_0000_0000)"),
+        "{accepted}"
+    );
     let line = server.wait_for_log("readable -> read 5 B, wrote 5 B");
     assert!(line.contains("TRACE"), "{line}");
+    assert!(
+        line.contains(" conn 0 (token 0x1_0000_0000) readable -> read 5 B, wrote 5 B, queued 0 B -> interest R (Open)"),
+        "{line}"
+    );
 }
 
 #[test]

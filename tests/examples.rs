@@ -1,8 +1,9 @@
 //! The "build the loop yourself" examples (`examples/e1_blocking.rs` to
-//! `examples/e8_timers.rs`), black-box: each binary is started on port 0
-//! and checked by echoing bytes through it with a real socket, and each
-//! step's claim (one client at a time, two at once, idle clients closed)
-//! is asserted.
+//! `examples/e8_timers.rs`, and the executor of `examples/e9_async/`),
+//! black-box: each binary is started on port 0 and checked by echoing
+//! bytes through it with a real socket, and each step's claim (one client
+//! at a time, two at once, idle clients closed, a flood does not starve
+//! the others) is asserted.
 
 mod common;
 mod learning;
@@ -18,7 +19,7 @@ use common::{connect, random_bytes, read_exact, read_to_end, round_trip};
 use learning::{example_binary, run_with_input, Spawned};
 
 /// Every step, in order.
-const STEPS: [&str; 8] = [
+const STEPS: [&str; 9] = [
     "e1_blocking",
     "e2_threads",
     "e3_busy_loop",
@@ -27,6 +28,7 @@ const STEPS: [&str; 8] = [
     "e6_tokens",
     "e7_read_budget",
     "e8_timers",
+    "e9_async",
 ];
 
 /// How long a second client of e1 is watched for an answer that must not
@@ -114,7 +116,7 @@ fn step_1_does_not_serve_a_second_client_while_the_first_is_connected() {
 }
 
 #[test]
-fn steps_2_to_8_serve_two_clients_at_once() {
+fn steps_2_to_9_serve_two_clients_at_once() {
     for name in &STEPS[1..] {
         let server = start(name, &[]);
         let mut first = connect(server.addr);
@@ -153,9 +155,16 @@ fn step_3_spins_while_nobody_sends() {
 }
 
 #[test]
-fn steps_7_and_8_serve_a_second_client_while_one_floods() {
-    for name in ["e7_read_budget", "e8_timers"] {
-        let server = start(name, &[]);
+fn steps_7_to_9_serve_a_second_client_while_one_floods() {
+    // Step 9 runs both its echoes: the task budget holds for either.
+    let runs: [(&str, &[&str]); 4] = [
+        ("e7_read_budget", &[]),
+        ("e8_timers", &[]),
+        ("e9_async", &["async"]),
+        ("e9_async", &["by-hand"]),
+    ];
+    for (name, args) in runs {
+        let server = start(name, args);
         // The flood: 32 MiB sent as fast as the server takes it, echoed
         // back and drained on a thread of its own.
         let flood = connect(server.addr);
@@ -204,6 +213,72 @@ fn step_8_closes_a_silent_client_and_keeps_an_active_one() {
     );
     round_trip(&mut active, b"and after");
     assert!(round_trips > 0);
+}
+
+#[test]
+fn step_9_runs_the_async_fn_and_the_hand_written_machine_alike() {
+    for (seed, flavour) in [(7, "async fn"), (8, "by-hand")] {
+        let argument = flavour.replace(" fn", "");
+        let mut server = start("e9_async", &[&argument]);
+        let payload = random_bytes(seed, 1024 * 1024 + 3);
+        let back = echo_then_half_close(connect(server.addr), payload.clone());
+        assert!(back == payload, "{flavour}: the echo came back altered");
+        // Each says which machine serves the client, and how big it is:
+        // the buffer it keeps across `.await`s, and a little more.
+        let line = server.wait_for_log(&format!("({flavour} echo, a future of "));
+        let bytes: usize = line
+            .rsplit("a future of ")
+            .next()
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no size in {line:?}"));
+        assert!((4096..4096 + 512).contains(&bytes), "{line}");
+        server.wait_for_log("closed");
+    }
+}
+
+#[test]
+fn step_9_makes_a_flooding_task_give_way_and_a_quiet_one_not() {
+    for flavour in ["async", "by-hand"] {
+        let mut server = start("e9_async", &[flavour]);
+        let quiet = connect(server.addr);
+        let quiet_port = quiet.local_addr().expect("address").port();
+        let mut quiet = quiet;
+        round_trip(&mut quiet, b"one message, then silence");
+        // 8 MiB sent while the echo is read: the server's socket has input
+        // and room for output long enough to spend the budget many times.
+        let flood = connect(server.addr);
+        let flood_port = flood.local_addr().expect("address").port();
+        let payload = random_bytes(97, 8 * 1024 * 1024);
+        assert!(echo_then_half_close(flood, payload.clone()) == payload);
+        drop(quiet);
+        let count = |server: &mut Spawned, port: u16| -> u64 {
+            let line = server.wait_for_log(&format!("127.0.0.1:{port}: closed ("));
+            line.rsplit("budget spent ")
+                .next()
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no count in {line:?}"))
+        };
+        assert!(
+            count(&mut server, flood_port) > 0,
+            "{flavour}: the flood never gave way"
+        );
+        assert_eq!(count(&mut server, quiet_port), 0, "{flavour}");
+    }
+}
+
+#[test]
+fn step_9_refuses_an_unknown_echo_with_one_error_line() {
+    let mut command = Command::new(example_binary("e9_async"));
+    command.args(["127.0.0.1:0", "threads"]);
+    let output = run_with_input(command, b"");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: \"threads\" is not an echo"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -174,6 +174,30 @@ fn chat_load_delivers_every_line_to_every_other_member() {
 }
 
 #[test]
+fn chat_load_with_one_publisher_counts_its_silence_as_no_loss() {
+    let server = Server::start(&["chat"]);
+    let (code, report, stderr) = load(
+        server.addr,
+        &[
+            "--mode",
+            "chat",
+            "--connections",
+            "4",
+            "--publishers",
+            "1",
+            "--rate",
+            "500",
+        ],
+    );
+    let report = assert_clean(code, report, &stderr);
+    assert_eq!(number(&report, &["publishers"]), 1, "{report}");
+    // 500 lines a second from one member, each delivered to the 3 others;
+    // the publisher itself hears nothing, and that is no loss.
+    let ops = number(&report, &["ops"]);
+    assert!((750..=1650).contains(&ops), "{ops} deliveries: {report}");
+}
+
+#[test]
 fn chat_without_a_rate_is_a_usage_error() {
     let (status, _, stderr) = run_to_exit(&["load", "127.0.0.1:1", "--mode", "chat"]);
     assert_eq!(status.code(), Some(2), "{stderr}");

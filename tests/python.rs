@@ -18,10 +18,11 @@ use learning::{python3, python_script, run_with_input, Spawned};
 
 /// The echo servers, each with the options that make it serve several
 /// clients at once (the blocking one only does so with `--threads`).
-const CONCURRENT_SERVERS: [&[&str]; 3] = [
+const CONCURRENT_SERVERS: [&[&str]; 4] = [
     &["blocking_echo_server.py", "--threads"],
     &["selectors_echo.py"],
     &["asyncio_protocol_echo.py"],
+    &["asyncio_sock_echo.py"],
 ];
 
 /// What `reactor client` and the Python clients send: two lines, one of

@@ -1,6 +1,6 @@
 //! The chat as several members type into it: each member's bytes go
 //! through its own `LineFramer` into `ChatState::input`, cut into reads
-//! anywhere, as `proto/chat/mod.rs` does for a connection. Members also
+//! anywhere, as `proto/chat/hub.rs` does for a TCP member. Members also
 //! hang up, go idle and come back (a new connection, a new member).
 //!
 //! Checks, after every line: nothing panics; every line sent ends with its
@@ -83,7 +83,10 @@ impl Chat {
     fn check(&mut self) {
         for action in self.actions.drain(..) {
             match action {
-                Action::Send(_, line) => {
+                Action::Send(_, message) => {
+                    // The line a TCP member is sent for it.
+                    let mut line = Vec::new();
+                    message.write_line(&mut line);
                     let body = line.strip_suffix(b"\n");
                     assert!(
                         body.is_some_and(|body| !body.contains(&b'\n')),
@@ -165,8 +168,8 @@ fuzz_target!(|data: &[u8]| {
     if !rest.is_empty() {
         chat.read(0, rest);
     }
-    let live = chat.peers.iter().filter(|p| p.member.is_some()).count();
-    chat.state.shut_down(&mut chat.actions);
-    assert_eq!(chat.actions.len(), live, "one notice per member");
+    let live: Vec<MemberId> = chat.peers.iter().filter_map(|p| p.member).collect();
+    chat.state.shut_down(&live, &mut chat.actions);
+    assert_eq!(chat.actions.len(), live.len(), "one notice per member");
     assert!(chat.state.is_empty());
 });

@@ -21,6 +21,7 @@ use libfuzzer_sys::fuzz_target;
 use reactor::event_loop::Stats;
 use reactor::proto::http::exchange::{ConnState, Next, Responder};
 use reactor::proto::http::request::MAX_HEAD;
+use reactor::proto::http::response::StatsView;
 use reactor_fuzz::{deliver, Input};
 
 /// What one connection was answered, and how it ended.
@@ -44,7 +45,7 @@ fn answer(reads: &[&[u8]]) -> Run {
             // The loop closed the connection: nothing more is read.
             return input.len();
         }
-        let (used, next) = responder.answer_all(&mut state, input, &stats);
+        let (used, next) = responder.answer_all(&mut state, input, StatsView::Loop(&stats));
         assert!(used <= input.len(), "consumed {used} of {}", input.len());
         answers.append(&mut responder.out);
         closed = next == Next::Close;
@@ -69,7 +70,8 @@ fuzz_target!(|data: &[u8]| {
             run.most_pending
         );
     }
-    if split.state.head_unfinished() && !whole.state.head_unfinished() {
+    let inside_a_head = |state: ConnState| matches!(state, ConnState::ReadingHead { .. });
+    if inside_a_head(split.state) && !inside_a_head(whole.state) {
         assert!(whole.closed, "only an error answer may come early");
         assert!(
             whole.answers.starts_with(&split.answers),

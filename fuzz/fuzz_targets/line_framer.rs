@@ -32,6 +32,8 @@ fn frame(max_line: usize, reads: &[&[u8]]) -> (Vec<Owned>, Delivered) {
                 }
                 Frame::TooLong => Owned::TooLong,
                 Frame::InvalidUtf8 => Owned::InvalidUtf8,
+                // Only the Telnet reader in front of the framer finds these.
+                Frame::Garbled => panic!("the framer reported a garbled line"),
             });
         }
         lines.consumed()

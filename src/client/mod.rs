@@ -57,7 +57,9 @@ pub struct ClientArgs {
     /// Use UDP: one datagram per line.
     #[arg(long)]
     pub udp: bool,
-    /// With --udp: milliseconds to wait for replies after stdin ends.
+    /// With --udp: milliseconds a reply may take. After stdin ends, the
+    /// client exits once this passes without a reply; before, a datagram
+    /// unanswered this long stops counting against --window.
     #[arg(
         long,
         default_value_t = 1000,
@@ -67,6 +69,18 @@ pub struct ClientArgs {
         requires = "udp"
     )]
     pub wait: u64,
+    /// With --udp: most datagrams sent ahead of their replies. Each reply
+    /// lets one more out, so a server is never sent more than it can
+    /// queue.
+    #[arg(
+        long,
+        default_value_t = 64,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000),
+        allow_negative_numbers = true,
+        requires = "udp"
+    )]
+    pub window: u64,
     /// Most bytes queued for the server before stdin is left unread.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1_048_576, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_outbuf: u64,
@@ -77,7 +91,8 @@ pub fn run(args: &ClientArgs) -> Result<(), Failure> {
     let server = resolve(&args.addr)?;
     if args.udp {
         let wait = Duration::from_millis(args.wait);
-        let client = udp::UdpClient::new(server, wait)
+        let window = usize::try_from(args.window).unwrap_or(usize::MAX);
+        let client = udp::UdpClient::new(server, wait, window)
             .map_err(|e| format!("cannot open a UDP socket for {server}: {e}"))?;
         return run_client(Config::default(), client);
     }

@@ -7,18 +7,28 @@
 //! and then stops. An ICMP "port unreachable" for one of our datagrams comes
 //! back as `ConnectionRefused` on the connected socket: nobody listens
 //! there, which is reported as an error.
+//!
+//! UDP has no flow control either: at most `--window` datagrams are sent
+//! ahead of their replies (`udp/window.rs`), and at the end the client says how
+//! many datagrams it sent and how many replies came back (on stderr; exit
+//! status 1 when datagrams went out and nothing came back).
+
+mod window;
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::event_loop::datagram;
+use log::{debug, log_enabled, Level};
+
+use crate::event_loop::datagram::{self, BufferSizes};
 use crate::event_loop::{Handle, Io, Protocol, Readiness, SourceInterest, TimerId, UdpSocket};
 
 use super::stdin::{Stdin, StdinRead};
 use super::{print, Client};
 use crate::process::Failure;
+use window::{Counts, Verdict, Window};
 
 /// Source numbers.
 const STDIN: usize = 0;
@@ -30,9 +40,15 @@ const MAX_PENDING: usize = 256;
 /// Chunks of stdin read per event before replies get a turn.
 const STDIN_BUDGET: usize = 16;
 
-/// The client's one timer: `--wait` passed without a reply.
+/// The client's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WaitOver;
+pub enum UdpTimer {
+    /// `--wait` passed without a reply after the last line was sent: done.
+    Silence,
+    /// The oldest datagram in a full window has waited `--wait`: stop
+    /// counting it, and send more.
+    GiveUp,
+}
 
 /// Where the client is with its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,22 +68,30 @@ pub struct UdpClient {
     input: Input,
     /// The start of a line whose `\n` has not arrived.
     partial_line: Vec<u8>,
-    /// Lines not sent yet because the socket would block.
+    /// Lines not sent yet: the window is full, or the socket would block.
     pending: VecDeque<Vec<u8>>,
+    /// Datagrams sent ahead of their replies.
+    window: Window,
+    /// Datagrams sent, replies received.
+    counts: Counts,
     /// The socket's registration; `None` until [`start`](UdpClient::start).
     interest: Option<SourceInterest>,
     /// How long to wait for replies after the last line.
     wait: Duration,
     /// The armed silence timer.
     wait_timer: Option<TimerId>,
+    /// The armed timer that gives up on the oldest datagram in flight.
+    give_up_timer: Option<TimerId>,
     recv_buf: Vec<u8>,
     outcome: Option<Result<(), String>>,
 }
 
 impl UdpClient {
-    /// A client socket for `server` (bound to an ephemeral port).
-    pub fn new(server: SocketAddr, wait: Duration) -> io::Result<UdpClient> {
-        let socket = datagram::bind_for(server)?;
+    /// A client socket for `server` (bound to an ephemeral port), with at
+    /// most `window` datagrams unanswered at once.
+    pub fn new(server: SocketAddr, wait: Duration, window: usize) -> io::Result<UdpClient> {
+        let (socket, buffers) = datagram::bind_for(server, BufferSizes::default())?;
+        debug!("udp client socket {buffers}");
         socket.connect(server)?;
         Ok(UdpClient {
             server,
@@ -76,9 +100,12 @@ impl UdpClient {
             input: Input::Sending,
             partial_line: Vec::new(),
             pending: VecDeque::new(),
+            window: Window::new(window, wait),
+            counts: Counts::default(),
             interest: None,
             wait,
             wait_timer: None,
+            give_up_timer: None,
             recv_buf: vec![0; datagram::RECV_BUFFER],
             outcome: None,
         })
@@ -86,7 +113,7 @@ impl UdpClient {
 
     /// Reads stdin and sends each complete line, until stdin would block,
     /// ends, or too many lines wait for the socket.
-    fn pump_stdin(&mut self, io: &mut Io<WaitOver>) {
+    fn pump_stdin(&mut self, io: &mut Io<UdpTimer>) {
         let mut chunks = 0;
         while self.input == Input::Sending && self.pending.len() < MAX_PENDING {
             if chunks == STDIN_BUDGET {
@@ -120,55 +147,85 @@ impl UdpClient {
                     self.input = Input::Ended;
                     self.stdin = None;
                 }
-                Err(e) => return self.finish(io, Err(format!("cannot read stdin: {e}"))),
+                Err(e) => return self.finish(io, Err(format!("cannot read stdin: {e}")), false),
             }
             self.send_pending(io);
         }
         self.send_pending(io);
     }
 
-    /// Sends waiting lines until the socket would block.
-    fn send_pending(&mut self, io: &mut Io<WaitOver>) {
-        while let Some(line) = self.pending.front() {
+    /// Sends waiting lines while the window has room and the socket takes
+    /// them.
+    fn send_pending(&mut self, io: &mut Io<UdpTimer>) {
+        let mut blocked = false;
+        while self.window.has_room() {
+            let Some(line) = self.pending.front() else {
+                break;
+            };
             match self.socket.send(line) {
                 Ok(_) => {
                     self.pending.pop_front();
+                    self.window.sent(io.now());
+                    self.counts.sent += 1;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    blocked = true;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(io, e),
             }
         }
-        self.watch_writable(io, !self.pending.is_empty());
+        // Writable interest only for a socket that would block: a full
+        // window waits for replies or the give-up timer instead.
+        self.watch_writable(io, blocked);
+        if !self.window.has_room() && self.give_up_timer.is_none() {
+            if let Some(at) = self.window.next_expiry() {
+                let after = at.saturating_duration_since(io.now());
+                self.give_up_timer = Some(io.set_timer(after, UdpTimer::GiveUp));
+            }
+        }
         if self.input == Input::Ended && self.pending.is_empty() && self.wait_timer.is_none() {
-            self.wait_timer = Some(io.set_timer(self.wait, WaitOver));
+            self.wait_timer = Some(io.set_timer(self.wait, UdpTimer::Silence));
         }
     }
 
-    /// Prints replies, one per line.
-    fn receive(&mut self, io: &mut Io<WaitOver>) {
+    /// Prints replies, one per line; each lets one more datagram out.
+    fn receive(&mut self, io: &mut Io<UdpTimer>) {
+        let mut budget_left = true;
         for _ in 0..datagram::RECV_BUDGET {
             match self.socket.recv(&mut self.recv_buf) {
                 Ok(n) => {
+                    self.counts.replies += 1;
+                    self.window.answered();
                     let mut line = self.recv_buf[..n].to_vec();
                     line.push(b'\n');
                     if !print(&line) {
-                        return self.finish(io, Ok(()));
+                        // stdout is gone (`| head`): the user has seen
+                        // enough, and the counts would only say so.
+                        return self.finish(io, Ok(()), false);
                     }
                     if let Some(timer) = self.wait_timer.take() {
                         io.cancel_timer(timer);
-                        self.wait_timer = Some(io.set_timer(self.wait, WaitOver));
+                        self.wait_timer = Some(io.set_timer(self.wait, UdpTimer::Silence));
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    budget_left = false;
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(io, e),
             }
         }
-        io.revisit_source(SOCKET);
+        if budget_left {
+            io.revisit_source(SOCKET);
+        }
+        // Replies made room in the window (and perhaps in `pending`).
+        self.pump_stdin(io);
     }
 
-    fn watch_writable(&mut self, io: &mut Io<WaitOver>, want: bool) {
+    fn watch_writable(&mut self, io: &mut Io<UdpTimer>, want: bool) {
         let Some(interest) = self.interest.as_mut() else {
             return;
         };
@@ -177,24 +234,50 @@ impl UdpClient {
         }
     }
 
-    fn fail(&mut self, io: &mut Io<WaitOver>, e: io::Error) {
+    fn fail(&mut self, io: &mut Io<UdpTimer>, e: io::Error) {
         let outcome = Err(format!("udp {}: {e}", self.server));
-        self.finish(io, outcome);
+        self.finish(io, outcome, false);
     }
 
-    fn finish(&mut self, io: &mut Io<WaitOver>, outcome: Result<(), String>) {
+    /// Stops the loop with `outcome`, unless an earlier one stands. With
+    /// `report`, the counts decide: a line on stderr, or the error when
+    /// nothing came back.
+    fn finish(&mut self, io: &mut Io<UdpTimer>, outcome: Result<(), String>, report: bool) {
         if self.outcome.is_none() {
-            self.outcome = Some(outcome);
+            self.outcome = Some(match (outcome, report) {
+                (Ok(()), true) => self.report(),
+                (outcome, _) => outcome,
+            });
         }
         self.stdin = None;
         io.stop();
     }
+
+    /// Says what came back, at the level the log is set to (so `-qq`
+    /// silences it like any warning); the error when nothing did.
+    fn report(&self) -> Result<(), String> {
+        match self.counts.verdict() {
+            Verdict::Answered(counts) => {
+                if log_enabled!(Level::Info) {
+                    eprintln!("{counts}");
+                }
+                Ok(())
+            }
+            Verdict::Missing(counts) => {
+                if log_enabled!(Level::Warn) {
+                    eprintln!("warning: {counts}");
+                }
+                Ok(())
+            }
+            Verdict::Silent(counts) => Err(format!("udp {}: {counts}", self.server)),
+        }
+    }
 }
 
 impl Protocol for UdpClient {
-    type Timer = WaitOver;
+    type Timer = UdpTimer;
 
-    fn on_source(&mut self, io: &mut Io<WaitOver>, source: usize, ready: Readiness) {
+    fn on_source(&mut self, io: &mut Io<UdpTimer>, source: usize, ready: Readiness) {
         match source {
             SOCKET => {
                 if ready.writable {
@@ -209,24 +292,33 @@ impl Protocol for UdpClient {
         }
     }
 
-    fn on_wake(&mut self, io: &mut Io<WaitOver>) {
+    fn on_wake(&mut self, io: &mut Io<UdpTimer>) {
         self.pump_stdin(io);
     }
 
-    fn on_timer(&mut self, io: &mut Io<WaitOver>, _timer: WaitOver) {
-        // Silence for --wait after the last line: done.
-        self.wait_timer = None;
-        self.finish(io, Ok(()));
+    fn on_timer(&mut self, io: &mut Io<UdpTimer>, timer: UdpTimer) {
+        match timer {
+            UdpTimer::Silence => {
+                // Silence for --wait after the last line: done.
+                self.wait_timer = None;
+                self.finish(io, Ok(()), true);
+            }
+            UdpTimer::GiveUp => {
+                self.give_up_timer = None;
+                self.window.expire(io.now());
+                self.pump_stdin(io);
+            }
+        }
     }
 
-    fn on_shutdown(&mut self, io: &mut Io<WaitOver>) {
-        self.finish(io, Ok(()));
+    fn on_shutdown(&mut self, io: &mut Io<UdpTimer>) {
+        self.finish(io, Ok(()), true);
     }
 }
 
 impl Client for UdpClient {
     /// Registers the socket and opens stdin.
-    fn start(&mut self, io: &mut Io<WaitOver>, handle: Handle) -> Result<(), Failure> {
+    fn start(&mut self, io: &mut Io<UdpTimer>, handle: Handle) -> Result<(), Failure> {
         let interest = SourceInterest::register(io, &mut self.socket, SOCKET)
             .map_err(|e| format!("cannot watch the UDP socket: {e}"))?;
         self.interest = Some(interest);

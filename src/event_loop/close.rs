@@ -4,7 +4,7 @@
 //! lingers ([`Io::discard_input`]), and finally it leaves the table
 //! ([`Io::remove`], the one place a connection is deregistered).
 //!
-//! See the state diagram in `conn.rs` and `docs/01-architecture.md`.
+//! See the state diagram in `conn.rs` and `docs/03-connections-as-state-machines.md`.
 
 use std::io::{self, Read};
 use std::net::Shutdown;
@@ -12,7 +12,7 @@ use std::net::Shutdown;
 use log::debug;
 
 use super::conn::{CloseReason, Connection, State};
-use super::io::{Io, TimerKind, LINGER};
+use super::io::Io;
 use super::token::ConnId;
 
 impl<T> Io<T> {
@@ -32,6 +32,8 @@ impl<T> Io<T> {
                 conn.begin_closing(id, reason);
                 if conn.output.is_empty() {
                     self.output_drained(id);
+                } else {
+                    self.ensure_timer(id);
                 }
             }
         }
@@ -99,13 +101,8 @@ impl<T> Io<T> {
             State::Closing => {
                 let _ = conn.stream.shutdown(Shutdown::Write);
                 conn.set_state(id, State::Lingering);
-                if let Some(timer) = conn.timer.take() {
-                    self.timers.cancel(timer);
-                }
-                let linger = self.timers.add(self.now + LINGER, TimerKind::Conn(id));
-                if let Some(conn) = self.conns.get_mut(id) {
-                    conn.timer = Some(linger);
-                }
+                conn.last_activity = self.now;
+                self.ensure_timer(id);
                 // The peer may have closed already; that edge is past.
                 self.discard_input(id);
             }
@@ -137,7 +134,10 @@ impl<T> Io<T> {
                     }
                     return;
                 }
-                Ok(n) => self.stats.bytes_in += n as u64,
+                Ok(n) => {
+                    self.stats.bytes_in += n as u64;
+                    self.stats.discarded += n as u64;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.remove(id, CloseReason::Error(e)),

@@ -20,7 +20,8 @@
 //!                        peer EOF and flushed: removed <----------------+   peer EOF or linger timer: removed
 //! ```
 //!
-//! `docs/01-architecture.md` draws the same machine in Mermaid.
+//! `docs/03-connections-as-state-machines.md` draws the same machine in
+//! Mermaid, and walks through the close sequence.
 
 use std::fmt;
 use std::io;
@@ -78,6 +79,15 @@ impl fmt::Display for State {
         };
         f.write_str(name)
     }
+}
+
+/// Where a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Accepted by listening socket number `n` (0 for the first).
+    Listener(usize),
+    /// An outgoing connect ([`Io::connect`](super::Io::connect)).
+    Outgoing,
 }
 
 /// Why a connection closed: logged at `debug`, and handed to the protocol.
@@ -153,12 +163,18 @@ pub struct Connection {
     pub(crate) interest: Interest,
     /// Who is at the other end.
     pub(crate) peer: SocketAddr,
-    /// When input last arrived (for `--idle-timeout`).
-    pub(crate) last_input: Instant,
-    /// The idle or linger timer, if one is armed.
+    /// Which listener accepted it, or whether we connected.
+    pub(crate) origin: Origin,
+    /// When a byte last moved either way (or, lingering, when our write
+    /// half was shut): what its deadline counts from (`deadline.rs`).
+    pub(crate) last_activity: Instant,
+    /// Its timer, if one is armed (`deadline.rs`).
     pub(crate) timer: Option<TimerId>,
     /// On the loop's revisit list for the next turn (see `Io::revisit`).
     pub(crate) revisit: bool,
+    /// The protocol has done enough for this connection this turn: its
+    /// unconsumed input waits for the next (see `Io::hold_input`).
+    pub(crate) input_held: bool,
 }
 
 impl Connection {
@@ -166,6 +182,7 @@ impl Connection {
         stream: TcpStream,
         state: State,
         peer: SocketAddr,
+        origin: Origin,
         interest: Interest,
         now: Instant,
     ) -> Connection {
@@ -177,9 +194,11 @@ impl Connection {
             pending_input: Vec::new(),
             interest,
             peer,
-            last_input: now,
+            origin,
+            last_activity: now,
             timer: None,
             revisit: false,
+            input_held: false,
         }
     }
 

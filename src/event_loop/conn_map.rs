@@ -15,6 +15,25 @@
 //!
 //! Which slot a new connection gets is decided by the loop
 //! ([`IdPool`](super::token::IdPool)); a `ConnMap` only stores and finds.
+//!
+//! ```
+//! use mio::Token;
+//! use reactor::event_loop::ConnMap;
+//! use reactor::ConnId;
+//!
+//! // A connection's token is its generation (high 32 bits) and its slot
+//! // (low 32 bits); the loop makes them, here they are made by hand.
+//! let alice = ConnId::from_token(Token((1 << 32) | 4)).expect("generation 1");
+//! let bob = ConnId::from_token(Token((2 << 32) | 4)).expect("generation 2");
+//! assert_eq!(alice.index(), bob.index()); // the same slot
+//!
+//! let mut names = ConnMap::new();
+//! names.insert(alice, "alice");
+//! names.remove(alice); // alice's connection closed...
+//! names.insert(bob, "bob"); // ...and bob's took its slot
+//! assert_eq!(names.get(alice), None); // a late event for alice finds nothing
+//! assert_eq!(names.get(bob), Some(&"bob"));
+//! ```
 
 use super::token::ConnId;
 

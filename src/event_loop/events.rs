@@ -8,7 +8,7 @@ use mio::event::Event;
 
 use super::conn::{interest_name, CloseReason, State};
 use super::io::SCRATCH_SIZE;
-use super::token::ConnId;
+use super::token::{ConnId, ShowToken};
 use super::{Overflow, Protocol, Reactor, NARRATION, READ_BUDGET};
 
 impl<P: Protocol> Reactor<P> {
@@ -41,21 +41,24 @@ impl<P: Protocol> Reactor<P> {
     }
 
     /// `--trace`: one line per connection event, in the format
-    /// `docs/reference.md` shows under "Learning mode".
+    /// `docs/reference.md` shows under "Learning mode". A connection is
+    /// named by its slot (`conn 4`) and by the token its events carry
+    /// (`token 0x1_0000_0004`: generation 1, slot 4).
     pub(super) fn narrate(&self, id: ConnId, what: &str, bytes_in: u64, bytes_out: u64) {
         let read = self.io.stats.bytes_in - bytes_in;
         let wrote = self.io.stats.bytes_out - bytes_out;
+        let token = ShowToken(id.token());
         match self.io.conns.get(id) {
             Some(conn) => trace!(
                 target: NARRATION,
-                " token {id} {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
+                " conn {id} (token {token}) {what} -> read {read} B, wrote {wrote} B, queued {} B -> interest {} ({})",
                 conn.output.len(),
                 interest_name(conn.interest),
                 conn.state
             ),
             None => trace!(
                 target: NARRATION,
-                " token {id} {what} -> read {read} B, wrote {wrote} B -> closed"
+                " conn {id} (token {token}) {what} -> read {read} B, wrote {wrote} B -> closed"
             ),
         }
     }
@@ -104,11 +107,21 @@ impl<P: Protocol> Reactor<P> {
                 State::Closing | State::Lingering => return self.io.discard_input(id),
             }
             if self.io.overflow == Overflow::PauseReading
-                && conn.output.len() >= self.io.config.max_outbuf
+                && conn.output.footprint() >= self.io.config.max_outbuf
             {
                 conn.set_state(id, State::Paused);
                 debug!("conn={id} paused: {} B queued", conn.output.len());
                 return;
+            }
+            if conn.input_held {
+                // Input the protocol held back last turn comes first, and
+                // counts as one read of the budget.
+                conn.input_held = false;
+                self.deliver(id, 0);
+                if self.io.input_held(id) {
+                    return;
+                }
+                continue;
             }
             match std::io::Read::read(&mut conn.stream, &mut self.io.scratch) {
                 Ok(0) => {
@@ -116,10 +129,10 @@ impl<P: Protocol> Reactor<P> {
                     return;
                 }
                 Ok(n) => {
-                    conn.last_input = self.io.now;
+                    conn.last_activity = self.io.now;
                     self.io.stats.bytes_in += n as u64;
                     self.deliver(id, n);
-                    if n < SCRATCH_SIZE && !must_drain {
+                    if (n < SCRATCH_SIZE && !must_drain) || self.io.input_held(id) {
                         return;
                     }
                 }
@@ -153,8 +166,7 @@ impl<P: Protocol> Reactor<P> {
         };
         if !leftover.is_empty() {
             let leftover = leftover.to_vec();
-            let limit = self.io.config.max_outbuf.max(SCRATCH_SIZE);
-            if leftover.len() > limit {
+            if leftover.len() > self.io.config.max_input {
                 self.io.remove(id, CloseReason::InputTooLarge);
             } else if let Some(conn) = self.io.conns.get_mut(id) {
                 conn.pending_input = leftover;

@@ -1,7 +1,8 @@
-//! [`Handle`]: the way into a running loop from another thread.
+//! [`Handle`]: the way into a running loop from another thread; and
+//! [`LoopGroup`]: loops that stop together (one loop per core).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
@@ -57,5 +58,40 @@ impl Handle {
     /// Whether a protocol helper woke the loop since the last call.
     pub(crate) fn take_wakes(&self) -> bool {
         self.inner.app_wakes.swap(0, Ordering::SeqCst) > 0
+    }
+}
+
+/// Loops that stop together: the workers of a server with `--workers N`.
+/// A signal reaches one of them (the one that installed the handlers),
+/// which stops the others through their handles.
+#[derive(Debug, Default)]
+pub struct LoopGroup {
+    handles: Mutex<Vec<Handle>>,
+    stopping: AtomicBool,
+}
+
+impl LoopGroup {
+    /// Adds a loop. A loop that joins after the group was told to stop is
+    /// stopped at once, so none is left running by a race with a signal.
+    pub fn join(&self, handle: Handle) {
+        if let Ok(mut handles) = self.handles.lock() {
+            handles.push(handle.clone());
+        }
+        if self.stopping.load(Ordering::SeqCst) {
+            handle.shutdown();
+        }
+    }
+
+    /// Asks every loop of the group to shut down gracefully.
+    pub fn stop_all(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        // The lock is held only to copy the list: never across a wake.
+        let handles = match self.handles.lock() {
+            Ok(handles) => handles.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for handle in handles {
+            handle.shutdown();
+        }
     }
 }

@@ -9,19 +9,17 @@
 //! back into the loop while the loop is calling it: the loop lends `&mut Io`
 //! to the protocol for the length of one callback.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{trace, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Registry};
 
-use super::conn::{interest_name, CloseReason, Connection, State};
+use super::conn::{CloseReason, Connection, Origin, State};
 use super::conn_map::ConnMap;
-use super::outqueue::Chunk;
-use super::stats::Stats;
+use super::stats::{Stats, StatsBoard};
 use super::timer::{TimerId, Timers};
 use super::token::{ConnId, IdPool};
 use super::{Config, Overflow};
@@ -94,6 +92,9 @@ pub struct Io<T = NoTimer> {
     pub(crate) stop_requested: bool,
     /// The protocol's answer to an output queue over `--max-outbuf`.
     pub(crate) overflow: Overflow,
+    /// With one loop per core: the board every loop publishes its
+    /// counters on, and this loop's slot.
+    pub(crate) board: Option<(Arc<StatsBoard>, usize)>,
 }
 
 impl<T> Io<T> {
@@ -114,63 +115,18 @@ impl<T> Io<T> {
             now: Instant::now(),
             stop_requested: false,
             overflow: Overflow::PauseReading,
+            board: None,
         }
     }
 
     // ----- what protocols use -------------------------------------------
-
-    /// Sends `bytes` now if nothing else is queued (no copy, one `write`),
-    /// and queues whatever the kernel did not take. This is the path for a
-    /// connection's own replies: echo's bytes, HTTP's batch of responses.
-    pub fn send(&mut self, id: ConnId, bytes: &[u8]) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        if !accepts_output(conn.state) {
-            return;
-        }
-        let mut written = 0;
-        if bytes.is_empty() {
-            return;
-        }
-        if conn.output.is_empty() && !matches!(conn.state, State::Connecting) {
-            written = loop {
-                match conn.stream.write(bytes) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
-                    Err(e) => return self.remove(id, CloseReason::Error(e)),
-                }
-            };
-            self.stats.bytes_out += written as u64;
-        }
-        if written < bytes.len() {
-            if let Some(conn) = self.conns.get_mut(id) {
-                conn.output.push_copy(&bytes[written..]);
-            }
-            self.after_queueing(id);
-        }
-    }
-
-    /// Queues one shared copy of a message, to go out with everything else
-    /// queued for `id` this turn in one vectored write at the end of the
-    /// turn. This is the fan-out path: a chat line to a whole room.
-    pub fn send_shared(&mut self, id: ConnId, message: Rc<[u8]>) {
-        self.queue_chunk(id, Chunk::Shared(message));
-    }
-
-    /// Queues a copy of `bytes` to go out at the end of the turn, in order
-    /// with [`send_shared`](Io::send_shared) messages.
-    pub fn queue(&mut self, id: ConnId, bytes: &[u8]) {
-        self.queue_chunk(id, Chunk::Owned(bytes.to_vec()));
-    }
 
     /// Starts an outgoing, non-blocking connect. The protocol's `on_open`
     /// runs once it completes; a failure arrives as `on_closed` with
     /// [`CloseReason::ConnectFailed`].
     pub fn connect(&mut self, addr: SocketAddr) -> io::Result<ConnId> {
         let stream = TcpStream::connect(addr)?;
-        self.insert(stream, addr, State::Connecting)
+        self.insert(stream, addr, State::Connecting, Origin::Outgoing)
     }
 
     /// The peer's address, while `id` is open.
@@ -178,9 +134,47 @@ impl<T> Io<T> {
         self.conns.get(id).map(|conn| conn.peer)
     }
 
+    /// Which listener accepted `id` (or whether it is outgoing), while it
+    /// is open.
+    pub fn origin(&self, id: ConnId) -> Option<Origin> {
+        self.conns.get(id).map(|conn| conn.origin)
+    }
+
     /// Whether `id` still names an open connection.
     pub fn is_open(&self, id: ConnId) -> bool {
         self.conns.get(id).is_some()
+    }
+
+    /// Ends this connection's turn: the input `on_input` did not consume
+    /// is offered again next turn, before anything new is read, even if no
+    /// new byte arrives. For a protocol whose input can cost a lot of work
+    /// (one chat line is a delivery to every member of a room), so one
+    /// connection's backlog cannot stall everyone else's turn: the
+    /// counterpart for work of the read budget for bytes.
+    pub fn hold_input(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.input_held = true;
+            self.revisit(id);
+        }
+    }
+
+    /// Whether [`hold_input`](Io::hold_input) was called for `id` this turn.
+    pub(crate) fn input_held(&self, id: ConnId) -> bool {
+        self.conns.get(id).is_some_and(|conn| conn.input_held)
+    }
+
+    /// Whether `id` is open and still takes input: neither gone nor
+    /// closing. A protocol handling a long input stops when this turns
+    /// false (a slow consumer dropped, a close requested).
+    pub fn takes_input(&self, id: ConnId) -> bool {
+        self.conns.get(id).is_some_and(|conn| match conn.state {
+            State::Connecting
+            | State::Open
+            | State::Paused
+            | State::SendingFin
+            | State::FinSent => true,
+            State::Closing | State::Lingering => false,
+        })
     }
 
     /// Bytes queued for `id` and not yet written.
@@ -191,6 +185,17 @@ impl<T> Io<T> {
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Counts `n` requests answered (the `requests=` counter).
+    pub fn count_requests(&mut self, n: u64) {
+        self.stats.requests += n;
+    }
+
+    /// With one loop per core: every loop's counters, and this loop's slot
+    /// (`None` for a server of one loop).
+    pub fn board(&self) -> Option<(&StatsBoard, usize)> {
+        self.board.as_ref().map(|(board, n)| (&**board, *n))
     }
 
     /// The counters, for protocols that count datagrams.
@@ -274,6 +279,7 @@ impl<T> Io<T> {
         mut stream: TcpStream,
         peer: SocketAddr,
         state: State,
+        origin: Origin,
     ) -> io::Result<ConnId> {
         let id = self.ids.take();
         let interest = if matches!(state, State::Connecting) {
@@ -288,163 +294,12 @@ impl<T> Io<T> {
             return Err(e);
         }
         let now = self.now;
-        self.conns
-            .insert(id, Connection::new(stream, state, peer, interest, now));
+        self.conns.insert(
+            id,
+            Connection::new(stream, state, peer, origin, interest, now),
+        );
         self.stats.open += 1;
-        if let Some(idle) = self.config.idle_timeout {
-            let timer = self.timers.add(now + idle, TimerKind::Conn(id));
-            if let Some(conn) = self.conns.get_mut(id) {
-                conn.timer = Some(timer);
-            }
-        }
+        self.ensure_timer(id);
         Ok(id)
-    }
-
-    fn queue_chunk(&mut self, id: ConnId, chunk: Chunk) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        if !accepts_output(conn.state) {
-            return;
-        }
-        let was_empty = conn.output.is_empty();
-        conn.output.push(chunk);
-        // A connection whose queue was already non-empty is either on the
-        // flush list from earlier this turn or waiting for writability; in
-        // both cases its new bytes go out with the old ones.
-        if was_empty {
-            self.to_flush.push(id);
-        }
-        self.check_overflow(id);
-    }
-
-    /// After bytes were queued: make sure writability is watched, and apply
-    /// the slow-consumer rule.
-    fn after_queueing(&mut self, id: ConnId) {
-        self.sync_interest(id);
-        self.check_overflow(id);
-    }
-
-    /// A protocol that disconnects slow consumers (chat) gets them closed
-    /// here; one that pauses (echo, HTTP) gets its reads paused by the loop.
-    ///
-    /// Output queued during a turn is normally written at the end of the
-    /// turn, so a queue can pass the limit within one turn without its peer
-    /// being slow at all: one read of a busy sender can fan out a megabyte
-    /// of lines. So before a connection is judged, its queue is offered to
-    /// the kernel once; only what a peer does not take counts against it.
-    fn check_overflow(&mut self, id: ConnId) {
-        if self.overflow != Overflow::Disconnect || !self.over_limit(id) {
-            return;
-        }
-        self.flush(id);
-        let Some(conn) = self.conns.get(id) else {
-            return;
-        };
-        if conn.output.len() > self.config.max_outbuf {
-            warn!(
-                "conn={id} peer={} disconnected: {} bytes queued, over --max-outbuf {}",
-                conn.peer,
-                conn.output.len(),
-                self.config.max_outbuf
-            );
-            self.remove(id, CloseReason::SlowConsumer);
-        }
-    }
-
-    /// Whether more than `--max-outbuf` bytes wait for `id`.
-    fn over_limit(&self, id: ConnId) -> bool {
-        self.conns
-            .get(id)
-            .is_some_and(|conn| conn.output.len() > self.config.max_outbuf)
-    }
-
-    /// Registers the interest the connection's state calls for, if it
-    /// changed. The one place interest is decided.
-    pub(crate) fn sync_interest(&mut self, id: ConnId) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        let wanted = conn.wanted_interest();
-        if wanted == conn.interest {
-            return;
-        }
-        match self
-            .registry
-            .reregister(&mut conn.stream, id.token(), wanted)
-        {
-            Ok(()) => {
-                conn.interest = wanted;
-                if self.config.trace {
-                    trace!(
-                        target: super::NARRATION,
-                        "  conn {id} interest -> {}",
-                        interest_name(wanted)
-                    );
-                }
-            }
-            Err(e) => self.remove(id, CloseReason::Error(e)),
-        }
-    }
-
-    /// Writes queued output until the queue is empty or the kernel's send
-    /// buffer is full, then moves the state machine on. Small chunks are
-    /// gathered into the scratch buffer first when the loop is not lending
-    /// it out ([`OutQueue::write_gathered`](super::OutQueue::write_gathered)).
-    pub(crate) fn flush(&mut self, id: ConnId) {
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
-        if matches!(conn.state, State::Connecting) {
-            return;
-        }
-        let queued_before = conn.output.len();
-        while !conn.output.is_empty() {
-            match conn
-                .output
-                .write_gathered(&mut conn.stream, &mut self.scratch)
-            {
-                Ok((0, _)) => {
-                    let e = io::Error::from(io::ErrorKind::WriteZero);
-                    return self.remove(id, CloseReason::Error(e));
-                }
-                Ok((written, offered)) => {
-                    self.stats.bytes_out += written as u64;
-                    // A short write means the send buffer is full: another
-                    // attempt now would only return WouldBlock. Wait for the
-                    // writable edge instead (one system call saved).
-                    if written < offered {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return self.remove(id, CloseReason::Error(e)),
-            }
-        }
-        let low_water = self.config.max_outbuf / 2;
-        let drained = conn.output.is_empty();
-        let wrote_something = conn.output.len() < queued_before;
-        if conn.state == State::Paused && conn.output.len() <= low_water {
-            // Reading resumes; the peer may have data waiting that no new
-            // edge will announce, so look at it next turn.
-            conn.set_state(id, State::Open);
-            self.revisit(id);
-        }
-        if drained && wrote_something {
-            self.drained.push(id);
-        }
-        if drained {
-            self.output_drained(id);
-        }
-        self.sync_interest(id);
-    }
-}
-
-/// Whether output may still be queued for a connection in `state`.
-fn accepts_output(state: State) -> bool {
-    match state {
-        State::Connecting | State::Open | State::Paused | State::Closing => true,
-        State::SendingFin | State::FinSent | State::Lingering => false,
     }
 }

@@ -39,9 +39,11 @@ mod close;
 mod conn;
 mod conn_map;
 pub mod datagram;
+mod deadline;
 mod events;
 mod handle;
 mod io;
+mod output;
 mod outqueue;
 mod protocol;
 mod shutdown;
@@ -51,27 +53,27 @@ mod stats;
 mod timer;
 mod token;
 
-pub use conn::{CloseReason, State};
+pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
-pub use handle::Handle;
+pub use handle::{Handle, LoopGroup};
 pub use io::{Io, NoTimer, SCRATCH_SIZE};
 pub use outqueue::{Chunk, OutQueue};
 pub use protocol::{Config, Overflow, Protocol};
 pub use source::{PipeReceiver, Readiness, Source, SourceInterest, UdpSocket};
-pub use stats::Stats;
+pub use stats::{Stats, StatsBoard};
 pub use timer::{TimerId, Timers};
-pub use token::{source_token, ConnId, MAX_SOURCES};
+pub use token::{source_token, ConnId, MAX_LISTENERS, MAX_SOURCES};
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, trace, warn};
 use mio::event::Event;
-use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Waker};
+use mio::{Events, Poll, Waker};
 
+use accept::Listeners;
 use io::TimerKind;
-use token::{source_number, LISTENER, SIGNALS, WAKER};
+use token::{Owner, WAKER};
 
 /// Reads one connection may do per readiness event before the loop moves on
 /// to the others. 16 reads of up to 64 KiB is 1 MiB: enough that a bulk
@@ -88,17 +90,6 @@ pub const NARRATION: &str = "reactor::narration";
 /// simply wait for the next turn.
 const EVENTS_CAPACITY: usize = 1024;
 
-/// Whether the listener is taking new connections.
-#[derive(Debug)]
-enum Acceptor {
-    /// No listener (a client), or closed for shutdown.
-    Closed,
-    /// Accepting.
-    Accepting(TcpListener),
-    /// Out of descriptors: waiting for the retry timer.
-    Paused(TcpListener),
-}
-
 /// Whether the loop is serving or winding down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -113,7 +104,8 @@ pub struct Reactor<P: Protocol> {
     events: Events,
     io: Io<P::Timer>,
     protocol: P,
-    acceptor: Acceptor,
+    /// The listening sockets (none for a client).
+    listeners: Listeners,
     phase: Phase,
     handle: Handle,
     /// Since when accepting has been failing for want of descriptors.
@@ -125,6 +117,9 @@ pub struct Reactor<P: Protocol> {
     signals: Option<signal_hook_mio::v1_0::Signals>,
     /// A second signal ended the loop without flushing: which one.
     second_signal: Option<i32>,
+    /// The loops this one stops when a signal reaches it (one loop per
+    /// core), if it is one of several.
+    group: Option<Arc<LoopGroup>>,
 }
 
 impl<P: Protocol> Reactor<P> {
@@ -140,26 +135,15 @@ impl<P: Protocol> Reactor<P> {
             events: Events::with_capacity(EVENTS_CAPACITY),
             io,
             protocol,
-            acceptor: Acceptor::Closed,
+            listeners: Listeners::default(),
             phase: Phase::Running,
             handle: Handle::new(waker),
             out_of_fds_since: None,
             last_refusal_warning: None,
             signals: None,
             second_signal: None,
+            group: None,
         })
-    }
-
-    /// Binds a listening TCP socket; returns the address it got (the real
-    /// port when `addr` asked for port 0).
-    pub fn listen(&mut self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let mut listener = TcpListener::bind(addr)?;
-        self.poll
-            .registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local = listener.local_addr()?;
-        self.acceptor = Acceptor::Accepting(listener);
-        Ok(local)
     }
 
     /// A handle that asks this loop to shut down, or wakes it, from any
@@ -172,6 +156,18 @@ impl<P: Protocol> Reactor<P> {
     /// starts its connect and registers stdin through them).
     pub fn parts(&mut self) -> (&mut P, &mut Io<P::Timer>) {
         (&mut self.protocol, &mut self.io)
+    }
+
+    /// Makes this loop one of `group`: stopped with the others, and able
+    /// to stop them all when a signal reaches it.
+    pub fn join_group(&mut self, group: Arc<LoopGroup>) {
+        group.join(self.handle());
+        self.group = Some(group);
+    }
+
+    /// Publishes this loop's counters in slot `n` of `board` once a turn.
+    pub fn publish_stats(&mut self, board: Arc<StatsBoard>, n: usize) {
+        self.io.board = Some((board, n));
     }
 
     /// The counters (the shutdown summary is written from them).
@@ -192,6 +188,8 @@ impl<P: Protocol> Reactor<P> {
 
     /// Runs until a graceful shutdown completes or the protocol stops it.
     pub fn run(&mut self) -> std::io::Result<()> {
+        self.protocol.on_start(&mut self.io, self.handle.clone());
+        self.settle();
         if let Some(every) = self.io.config.stats_interval {
             self.io.timers.add(Instant::now() + every, TimerKind::Stats);
         }
@@ -264,24 +262,25 @@ impl<P: Protocol> Reactor<P> {
         }
         self.fire_timers();
         self.settle();
+        if let Some((board, n)) = &self.io.board {
+            board.publish(*n, &self.io.stats);
+        }
         Ok(())
     }
 
     /// Where an event goes: the one `match` on tokens.
     fn dispatch(&mut self, event: &Event) {
-        match event.token() {
-            LISTENER => self.accept(),
-            WAKER => self.woken(),
-            SIGNALS => self.signalled(),
-            token => match (ConnId::from_token(token), source_number(token)) {
-                (Some(id), _) => self.connection_event(id, event),
-                (None, Some(source)) => {
-                    self.protocol
-                        .on_source(&mut self.io, source, Readiness::of(event));
-                    self.settle();
-                }
-                (None, None) => debug!("event for unknown token {}", token.0),
-            },
+        match Owner::of(event.token()) {
+            Owner::Conn(id) => self.connection_event(id, event),
+            Owner::Listener(n) => self.accept(n),
+            Owner::Source(n) => {
+                self.protocol
+                    .on_source(&mut self.io, n, Readiness::of(event));
+                self.settle();
+            }
+            Owner::Waker => self.woken(),
+            Owner::Signals => self.signalled(),
+            Owner::Unknown => debug!("event for unknown token {}", event.token().0),
         }
     }
 
@@ -291,19 +290,12 @@ impl<P: Protocol> Reactor<P> {
             match kind {
                 TimerKind::Conn(id) => self.connection_timer(id),
                 TimerKind::Stats => {
-                    info!("stats: {}", self.io.stats);
+                    self.log_stats();
                     if let Some(every) = self.io.config.stats_interval {
                         self.io.timers.add(self.io.now + every, TimerKind::Stats);
                     }
                 }
-                TimerKind::ResumeAccept => {
-                    if let Acceptor::Paused(listener) =
-                        std::mem::replace(&mut self.acceptor, Acceptor::Closed)
-                    {
-                        self.acceptor = Acceptor::Accepting(listener);
-                        self.accept();
-                    }
-                }
+                TimerKind::ResumeAccept => self.resume_accepting(),
                 TimerKind::ShutdownDeadline => {
                     let left = self.io.conns.len();
                     if left > 0 {
@@ -319,41 +311,26 @@ impl<P: Protocol> Reactor<P> {
         }
     }
 
-    /// A connection's idle or linger deadline passed.
-    fn connection_timer(&mut self, id: ConnId) {
-        let now = self.io.now;
-        let idle_timeout = self.io.config.idle_timeout;
-        let Some(conn) = self.io.conns.get_mut(id) else {
-            return;
-        };
-        conn.timer = None;
-        match conn.state {
-            // A close we started is taking too long: the peer neither reads
-            // what is queued nor closes. Give up on it.
-            State::Lingering | State::Closing => self.io.remove(id, CloseReason::IdleTimeout),
-            State::Connecting
-            | State::Open
-            | State::Paused
-            | State::SendingFin
-            | State::FinSent => {
-                let Some(idle) = idle_timeout else { return };
-                let due = conn.last_input + idle;
-                if now >= due {
-                    debug!(
-                        "conn={id} peer={} idle for {} s",
-                        conn.peer,
-                        idle.as_secs_f64()
-                    );
-                    self.protocol.on_idle(&mut self.io, id);
-                } else {
-                    // Input arrived since the timer was set: re-arm for the
-                    // new deadline instead of touching the timer per read.
-                    let timer = self.io.timers.add(due, TimerKind::Conn(id));
-                    if let Some(conn) = self.io.conns.get_mut(id) {
-                        conn.timer = Some(timer);
-                    }
-                }
+    /// The `--stats-interval` line: this loop's counters or, for one loop
+    /// of several, the first loop's line with everyone's totals and each
+    /// loop's share (the others say nothing).
+    fn log_stats(&self) {
+        match &self.io.board {
+            None => info!("stats: {}", self.io.stats),
+            Some((board, 0)) => {
+                let each: Vec<String> = (0..board.len())
+                    .map(|n| {
+                        let s = board.get(n);
+                        let mut share = format!("w{n}: accepted={} open={}", s.accepted, s.open);
+                        if s.datagrams_in > 0 {
+                            share.push_str(&format!(" datagrams_in={}", s.datagrams_in));
+                        }
+                        share
+                    })
+                    .collect();
+                info!("stats: {} workers=[{}]", board.total(), each.join(", "));
             }
+            Some(_) => {}
         }
     }
 

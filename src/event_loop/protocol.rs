@@ -18,7 +18,7 @@ use std::time::Duration;
 
 #[allow(unused_imports)] // for the docs
 use super::NoTimer;
-use super::{CloseReason, ConnId, Io, Readiness};
+use super::{CloseReason, ConnId, Handle, Io, Origin, Readiness};
 
 /// What a protocol does when output queued for a connection passes
 /// `--max-outbuf`.
@@ -48,6 +48,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Narrate every turn at `trace` level.
     pub trace: bool,
+    /// Most input a protocol may leave unconsumed (the start of a message
+    /// whose end has not arrived); a connection over it is closed.
+    pub max_input: usize,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             stats_interval: None,
             shutdown_timeout: Duration::from_secs(5),
             trace: false,
+            max_input: 1024 * 1024,
         }
     }
 }
@@ -78,6 +82,10 @@ pub trait Protocol {
     /// [`on_timer`](Protocol::on_timer) when due. [`NoTimer`](super::NoTimer)
     /// for none.
     type Timer: Copy + fmt::Debug;
+
+    /// The loop starts running; `handle` reaches it from other threads (a
+    /// protocol shared by several loops gives it to the others).
+    fn on_start(&mut self, _io: &mut Io<Self::Timer>, _handle: Handle) {}
 
     /// A connection was accepted (or an outgoing connect completed).
     fn on_open(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId) {}
@@ -105,8 +113,10 @@ pub trait Protocol {
     /// The connection is gone (its socket already closed).
     fn on_closed(&mut self, _io: &mut Io<Self::Timer>, _conn: ConnId, _reason: &CloseReason) {}
 
-    /// Sent to a connection refused by `--max-conns` before it is closed.
-    fn refusal(&self) -> &[u8] {
+    /// Sent to a connection refused by `--max-conns` before it is closed;
+    /// `origin` says which listener accepted it (one protocol may speak
+    /// differently on each).
+    fn refusal(&self, _origin: Origin) -> &[u8] {
         b""
     }
 

@@ -6,7 +6,7 @@
 use log::debug;
 
 use super::io::TimerKind;
-use super::{Acceptor, CloseReason, Phase, Protocol, Reactor};
+use super::{CloseReason, Phase, Protocol, Reactor};
 
 impl<P: Protocol> Reactor<P> {
     /// The waker fired: a shutdown request from another thread, or a
@@ -30,11 +30,7 @@ impl<P: Protocol> Reactor<P> {
             self.io.config.shutdown_timeout.as_secs_f64()
         );
         self.phase = Phase::Draining;
-        if let Acceptor::Accepting(mut listener) | Acceptor::Paused(mut listener) =
-            std::mem::replace(&mut self.acceptor, Acceptor::Closed)
-        {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
+        self.close_listeners();
         self.protocol.on_shutdown(&mut self.io);
         for id in self.io.conns.ids() {
             self.io.close(id, CloseReason::Shutdown);

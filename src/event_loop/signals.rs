@@ -56,6 +56,9 @@ impl<P: Protocol> Reactor<P> {
             if self.phase == Phase::Running {
                 info!("{name}: shutting down");
                 self.begin_shutdown();
+                if let Some(group) = &self.group {
+                    group.stop_all();
+                }
             } else {
                 warn!("second signal ({name}): exiting at once");
                 self.second_signal = Some(signal);

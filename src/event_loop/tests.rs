@@ -5,7 +5,7 @@
 
 use std::error::Error;
 use std::io::{Read, Write};
-use std::net::TcpStream as StdStream;
+use std::net::{SocketAddr, TcpStream as StdStream};
 use std::time::Duration;
 
 use mio::Events;
@@ -20,10 +20,16 @@ type TestResult = Result<(), Box<dyn Error>>;
 struct Recorder {
     delivered: usize,
     echo: bool,
+    /// Where each opened connection came from, in order.
+    origins: Vec<Option<Origin>>,
 }
 
 impl Protocol for Recorder {
     type Timer = ();
+
+    fn on_open(&mut self, io: &mut Io<()>, conn: ConnId) {
+        self.origins.push(io.origin(conn));
+    }
 
     fn on_input(&mut self, io: &mut Io<()>, conn: ConnId, input: &[u8]) -> usize {
         self.delivered += input.len();
@@ -160,6 +166,71 @@ fn a_peer_that_does_not_read_is_paused_then_resumed() -> TestResult {
     assert!(
         reading.join().map_err(|_| "reader thread panicked")??,
         "the echoed bytes differ from what was sent"
+    );
+    Ok(())
+}
+
+#[test]
+fn each_connection_knows_which_listener_accepted_it() -> TestResult {
+    let (mut reactor, first) = listening(Config::default(), Recorder::default())?;
+    let second = reactor.listen("127.0.0.1:0".parse()?)?;
+    let _a = StdStream::connect(second)?;
+    turn_until(&mut reactor, 100, |r| r.protocol.origins.len() == 1)?;
+    let _b = StdStream::connect(first)?;
+    turn_until(&mut reactor, 100, |r| r.protocol.origins.len() == 2)?;
+    assert_eq!(
+        reactor.protocol.origins,
+        vec![Some(Origin::Listener(1)), Some(Origin::Listener(0))]
+    );
+    Ok(())
+}
+
+/// Takes one line per call and holds the rest for the next turn.
+#[derive(Default)]
+struct OneLinePerTurn {
+    lines: Vec<Vec<u8>>,
+}
+
+impl Protocol for OneLinePerTurn {
+    type Timer = ();
+
+    fn on_input(&mut self, io: &mut Io<()>, conn: ConnId, input: &[u8]) -> usize {
+        let Some(end) = input.iter().position(|&b| b == b'\n') else {
+            return 0;
+        };
+        self.lines.push(input[..end].to_vec());
+        io.hold_input(conn);
+        end + 1
+    }
+}
+
+#[test]
+fn held_input_is_offered_again_next_turn_without_new_bytes() -> TestResult {
+    let mut reactor = Reactor::new(Config::default(), OneLinePerTurn::default())?;
+    let addr = reactor.listen("127.0.0.1:0".parse()?)?;
+    let mut peer = StdStream::connect(addr)?;
+    peer.write_all(b"one\ntwo\nthree\n")?;
+    let mut events = Events::with_capacity(64);
+    let mut per_turn = Vec::new();
+    for _ in 0..1000 {
+        let before = reactor.protocol.lines.len();
+        reactor.io.timers.add(
+            Instant::now() + Duration::from_millis(50),
+            TimerKind::Protocol(()),
+        );
+        reactor.turn(&mut events)?;
+        per_turn.push(reactor.protocol.lines.len() - before);
+        if reactor.protocol.lines.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(
+        reactor.protocol.lines,
+        vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+    );
+    assert!(
+        per_turn.iter().all(|&n| n <= 1),
+        "lines per turn {per_turn:?}"
     );
     Ok(())
 }

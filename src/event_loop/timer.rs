@@ -11,6 +11,27 @@
 //! The module knows nothing about what a timer means: it stores a value of
 //! the caller's type `K` and hands it back when due. Time is passed in, never
 //! read here, so tests drive it with made-up instants.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use reactor::event_loop::Timers;
+//!
+//! let start = Instant::now();
+//! let mut timers = Timers::default();
+//! timers.add(start + Duration::from_secs(30), "idle timeout");
+//! let header = timers.add(start + Duration::from_secs(10), "header timeout");
+//! timers.add(start + Duration::from_millis(2500), "linger");
+//!
+//! // The earliest deadline bounds how long `poll` may sleep.
+//! assert_eq!(timers.poll_timeout(start), Some(Duration::from_millis(2500)));
+//! // A request head that ended in time cancels its timer.
+//! timers.cancel(header);
+//! // After `poll`, the loop takes what is due, earliest first.
+//! let later = start + Duration::from_secs(31);
+//! assert_eq!(timers.pop_due(later), Some("linger"));
+//! assert_eq!(timers.pop_due(later), Some("idle timeout"));
+//! assert_eq!(timers.pop_due(later), None);
+//! ```
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -35,6 +56,13 @@ impl<K> Default for Timers<K> {
             armed: BTreeMap::new(),
             next_sequence: 0,
         }
+    }
+}
+
+impl TimerId {
+    /// When the timer is due.
+    pub fn deadline(self) -> Instant {
+        self.deadline
     }
 }
 

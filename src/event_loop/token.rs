@@ -25,20 +25,36 @@ use mio::Token;
 // The packing below needs a 64-bit `usize`.
 const _: () = assert!(usize::BITS >= 64, "reactor needs a 64-bit target");
 
-/// The listening socket.
-pub const LISTENER: Token = Token(0);
 /// The `mio::Waker`: other threads wake the loop through it.
-pub const WAKER: Token = Token(1);
+pub const WAKER: Token = Token(0);
 /// The pipe SIGINT and SIGTERM are written into (see `signals.rs`).
-pub const SIGNALS: Token = Token(2);
+pub const SIGNALS: Token = Token(1);
+/// The most listeners one loop takes (each needs a token of its own).
+pub const MAX_LISTENERS: usize = 8;
+
+/// The first listening socket's token; the others follow it.
+const FIRST_LISTENER: usize = 2;
 /// First token a protocol may use for a source of its own
 /// (see [`source_token`]).
-const FIRST_SOURCE: usize = 3;
+const FIRST_SOURCE: usize = FIRST_LISTENER + MAX_LISTENERS;
 /// How many protocol-owned sources one loop can have: enough for the load
 /// generator's UDP sockets (one per simulated client). Source tokens have
 /// generation 0, so they never collide with a connection's token however
 /// many there are.
 pub const MAX_SOURCES: usize = 4096;
+
+/// The token of listening socket number `n` (`n < MAX_LISTENERS`).
+pub fn listener_token(n: usize) -> Token {
+    assert!(n < MAX_LISTENERS, "listener number {n} out of range");
+    Token(FIRST_LISTENER + n)
+}
+
+/// If `token` names listening socket `n`, returns `n`.
+pub fn listener_number(token: Token) -> Option<usize> {
+    (FIRST_LISTENER..FIRST_SOURCE)
+        .contains(&token.0)
+        .then(|| token.0 - FIRST_LISTENER)
+}
 
 /// The token for protocol-owned source number `n` (`n < MAX_SOURCES`),
 /// e.g. a UDP socket or stdin.
@@ -52,6 +68,41 @@ pub fn source_number(token: Token) -> Option<usize> {
     (FIRST_SOURCE..FIRST_SOURCE + MAX_SOURCES)
         .contains(&token.0)
         .then(|| token.0 - FIRST_SOURCE)
+}
+
+/// Whose a token is: what [`Reactor::dispatch`](super::Reactor) matches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A connection (generation not 0).
+    Conn(ConnId),
+    /// Listening socket number `n`.
+    Listener(usize),
+    /// The protocol's own source number `n`.
+    Source(usize),
+    /// The waker.
+    Waker,
+    /// The signal pipe.
+    Signals,
+    /// Nothing this loop registered.
+    Unknown,
+}
+
+impl Owner {
+    /// Decodes a token.
+    pub fn of(token: Token) -> Owner {
+        if let Some(id) = ConnId::from_token(token) {
+            return Owner::Conn(id);
+        }
+        match token {
+            WAKER => Owner::Waker,
+            SIGNALS => Owner::Signals,
+            _ => match (listener_number(token), source_number(token)) {
+                (Some(n), _) => Owner::Listener(n),
+                (None, Some(n)) => Owner::Source(n),
+                (None, None) => Owner::Unknown,
+            },
+        }
+    }
 }
 
 /// Names one connection for its whole life: slab key plus generation.
@@ -104,6 +155,30 @@ impl std::fmt::Display for ConnId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Users see the slab key, the number `--trace` calls "conn 4".
         write!(f, "{}", self.index)
+    }
+}
+
+/// A token as `--trace` prints it: in hexadecimal, with the generation
+/// (high 32 bits) and the slot (low 32 bits, in two groups of four
+/// digits) apart, so the layout shows: `0x1_0000_0004` is generation 1 of
+/// slot 4, the connection `--trace` calls `conn 4`. The loop's own tokens
+/// (generation 0) are printed plainly: `0x2` is the first listener.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShowToken(pub(crate) Token);
+
+impl std::fmt::Display for ShowToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (generation, slot) = (self.0 .0 >> 32, self.0 .0 & 0xFFFF_FFFF);
+        if generation == 0 {
+            write!(f, "{slot:#x}")
+        } else {
+            write!(
+                f,
+                "{generation:#x}_{:04x}_{:04x}",
+                slot >> 16,
+                slot & 0xFFFF
+            )
+        }
     }
 }
 
@@ -173,7 +248,9 @@ mod tests {
 
     #[test]
     fn named_tokens_are_not_connections() {
-        assert_eq!(ConnId::from_token(LISTENER), None);
+        assert_eq!(ConnId::from_token(listener_token(0)), None);
+        assert_eq!(listener_number(listener_token(3)), Some(3));
+        assert_eq!(listener_number(source_token(0)), None);
         assert_eq!(ConnId::from_token(WAKER), None);
         assert_eq!(ConnId::from_token(source_token(3)), None);
         assert_eq!(source_number(source_token(3)), Some(3));
@@ -191,6 +268,15 @@ mod tests {
         assert_eq!(c.index(), 0);
         assert_ne!(c, a);
         assert_eq!(pool.take().index(), 2);
+    }
+
+    #[test]
+    fn tokens_are_shown_with_generation_and_slot_apart() {
+        let show = |token| ShowToken(token).to_string();
+        assert_eq!(show(ConnId::new(4, 1).token()), "0x1_0000_0004");
+        assert_eq!(show(ConnId::new(0x1_0002, 0xab).token()), "0xab_0001_0002");
+        assert_eq!(show(listener_token(0)), "0x2");
+        assert_eq!(show(WAKER), "0x0");
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub struct LoadArgs {
     pub addr: String,
     /// What to send: echo (TCP, verified), udp (datagrams, verified,
     /// lost after 1 s), http (GET / pipelined), chat (members of one
-    /// room publishing lines; needs --rate).
+    /// room publishing lines; needs --rate), socketio (the same over
+    /// Socket.IO, to the address of `reactor chat --web`; needs --rate).
     #[arg(long, value_enum, default_value = "echo")]
     pub mode: Mode,
     /// Connections (UDP: sockets) over all threads.
@@ -32,6 +33,10 @@ pub struct LoadArgs {
     /// loop.
     #[arg(long, allow_negative_numbers = true, default_value_t = 0, value_name = "MSGS_PER_SEC", value_parser = clap::value_parser!(u64).range(0..=100_000_000))]
     pub rate: u64,
+    /// chat, socketio: how many of the members publish (the first P);
+    /// every member receives. Default: all of them.
+    #[arg(long, allow_negative_numbers = true, value_name = "P", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub publishers: Option<u64>,
     /// Messages in flight per connection, in closed loop.
     #[arg(long, allow_negative_numbers = true, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub pipeline: u64,
@@ -50,10 +55,24 @@ pub struct LoadArgs {
 impl LoadArgs {
     /// Combinations of options that cannot run: a usage error each.
     pub fn check(&self) -> Result<(), String> {
-        if self.mode == Mode::Chat && self.rate == 0 {
-            return Err(
-                "--mode chat needs --rate: a chat line gets no reply to pace a closed loop".into(),
-            );
+        let fan_out = matches!(self.mode, Mode::Chat | Mode::Socketio);
+        if fan_out && self.rate == 0 {
+            return Err(format!(
+                "--mode {} needs --rate: a chat message gets no reply to pace a closed loop",
+                self.mode.name()
+            ));
+        }
+        match self.publishers {
+            Some(_) if !fan_out => {
+                return Err("--publishers is for --mode chat and --mode socketio".into())
+            }
+            Some(p) if p > self.connections => {
+                return Err(format!(
+                    "--publishers {p} is more than the --connections {}",
+                    self.connections
+                ))
+            }
+            Some(_) | None => {}
         }
         let window = requests::window(self.size());
         if self.pipeline() > window {
@@ -66,6 +85,12 @@ impl LoadArgs {
             ));
         }
         Ok(())
+    }
+
+    /// Connections that send: the publishers of a fan-out mode, every
+    /// connection otherwise.
+    pub fn senders(&self) -> u64 {
+        self.publishers.unwrap_or(self.connections)
     }
 
     /// The measured time.

@@ -1,27 +1,21 @@
-//! `--mode chat`: N members in one room, each publishing lines at the
-//! rate; every line is delivered to the N-1 others.
+//! `--mode chat`: N members in one room; the first `--publishers` of them
+//! (all, by default) publish lines at the rate, and every line is
+//! delivered to the N-1 others.
 //!
-//! A chat line has no reply to its sender, so there is no closed loop to
-//! run: chat needs `--rate`. Each member publishes
-//! `load <conn> <seq> <nanos>` on the open-loop schedule, where `nanos` is
-//! the line's intended send time since the run started (all loops share
-//! that start). Each delivery `NAME: load ...` at another member is one
-//! operation, its latency measured from that intended time: fan-out
-//! latency. Members check that each publisher's sequence numbers arrive in
-//! order with no gap (the chat keeps each sender's order); a gap is
-//! counted lost. A member that hears nothing at all while others publish
-//! is counted too: one lost delivery for each such member.
+//! Each publisher sends `load <conn> <seq> <nanos>` lines on the
+//! open-loop schedule, and each delivery `NAME: load ...` at another
+//! member is one operation; `fanout.rs` has the message, the order check
+//! and how losses are counted, which `--mode socketio` shares.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::event_loop::{CloseReason, ConnId, Io, Protocol};
 use crate::proto::line::{Frame, LineFramer};
 
 use super::conns::{self, Conns, Tracked};
+use super::fanout::{self, Order};
 use super::tally::{Plan, Tally};
-use super::{arm_timers, Generator, LoadTimer};
+use super::{Generator, LoadTimer};
 
 /// A line longer than this is not a chat line the generator sent: an error.
 const MAX_LINE: usize = 64 * 1024;
@@ -30,21 +24,21 @@ const MAX_LINE: usize = 64 * 1024;
 #[derive(Debug)]
 struct Member {
     number: u64,
+    /// Whether this member is one of the publishers.
+    publishes: bool,
     /// The welcome line has been read: publishing may begin.
     joined: bool,
     /// Lines published so far.
     sent: u64,
-    /// Next sequence number expected from each publisher seen.
-    expected: HashMap<u64, u64>,
-    /// Deliveries received.
-    delivered: u64,
+    /// What it has heard from each publisher.
+    order: Order,
     /// Splits what arrives into lines.
     framer: LineFramer,
 }
 
 impl Tracked for Member {
     fn schedule(&self) -> Option<(u64, u64)> {
-        self.joined.then_some((self.number, self.sent))
+        (self.joined && self.publishes).then_some((self.number, self.sent))
     }
 }
 
@@ -54,34 +48,26 @@ pub struct ChatLoad {
     plan: Plan,
     tally: Tally,
     members: Conns<Member>,
+    /// Members whose connection closed, for the audit.
+    departed: Vec<fanout::Final>,
     out: String,
 }
 
-/// A delivered `load <conn> <seq> <nanos>` line: publisher, sequence,
-/// intended send time.
-fn parse_delivery(text: &str) -> Option<(u64, u64, u64)> {
-    let (_, body) = text.split_once(": ")?;
-    let mut words = body.strip_prefix("load ")?.split(' ');
-    let mut next = || words.next()?.parse().ok();
-    Some((next()?, next()?, next()?))
-}
-
 impl ChatLoad {
-    /// Publishes every line whose time has come, from every joined member.
+    /// Publishes every line whose time has come, from every joined
+    /// publisher whose earlier lines have left.
     fn tick(&mut self, io: &mut Io<LoadTimer>) {
         let now = Instant::now();
         for (id, member) in self.members.iter_mut() {
-            if !member.joined {
+            if !(member.joined && member.publishes) {
                 continue;
             }
             self.out.clear();
-            while let Some(at) = self
-                .plan
-                .intended(member.number, member.sent)
-                .filter(|&at| at <= now)
+            while let Some(at) = fanout::due(&self.plan, member.number, member.sent, now)
+                .filter(|_| io.queued(id) + self.out.len() < fanout::MAX_QUEUED)
             {
-                let nanos = at.saturating_duration_since(self.plan.start).as_nanos();
-                let _ = writeln!(self.out, "load {} {} {nanos}", member.number, member.sent);
+                fanout::write_message(&mut self.out, &self.plan, member.number, member.sent, at);
+                self.out.push('\n');
                 member.sent += 1;
             }
             if !self.out.is_empty() {
@@ -92,6 +78,16 @@ impl ChatLoad {
 }
 
 impl Member {
+    /// What the audit needs of this member; its order is moved out.
+    fn take_final(&mut self) -> fanout::Final {
+        fanout::Final {
+            number: self.number,
+            joined: self.joined,
+            sent: self.sent,
+            order: std::mem::take(&mut self.order),
+        }
+    }
+
     /// One frame received by this member, counted in `tally`.
     fn receive(&mut self, frame: Frame, plan: &Plan, tally: &mut Tally) {
         let now = Instant::now();
@@ -109,21 +105,12 @@ impl Member {
         if text.starts_with("* ") {
             return; // joined, left: the room's comings and goings
         }
-        let Some((publisher, seq, nanos)) = parse_delivery(text) else {
+        // `NAME: load ...`: the name is the chat's, the rest the publisher's.
+        let Some((_, body)) = text.split_once(": ") else {
             tally.errors.mismatch += 1;
             return;
         };
-        let expected = self.expected.entry(publisher).or_insert(seq);
-        // A sequence number that cannot be followed is not one we sent.
-        let (Some(next), true) = (seq.checked_add(1), seq >= *expected) else {
-            tally.errors.mismatch += 1; // duplicated, reordered or forged
-            return;
-        };
-        tally.errors.lost += seq - *expected;
-        *expected = next;
-        self.delivered += 1;
-        let intended = plan.start + Duration::from_nanos(nanos);
-        tally.complete(plan, now, intended, text.len() + 1);
+        self.order.receive(body, text.len() + 1, now, plan, tally);
     }
 }
 
@@ -133,6 +120,7 @@ impl Generator for ChatLoad {
             plan,
             tally,
             members: Conns::default(),
+            departed: Vec::new(),
             out: String::new(),
         }
     }
@@ -141,23 +129,21 @@ impl Generator for ChatLoad {
         self.members
             .open_all(io, &self.plan, &mut self.tally, |number| Member {
                 number,
+                publishes: self.plan.sends(number),
                 joined: false,
                 sent: 0,
-                expected: HashMap::new(),
-                delivered: 0,
+                order: Order::default(),
                 framer: LineFramer::new(MAX_LINE),
             });
-        arm_timers(io, &self.plan, true);
+        fanout::arm_timers(io, &self.plan);
     }
 
-    /// A member that joined and heard nothing, while lines were published,
-    /// lost at least one delivery.
+    /// What never came is counted (`fanout::audit`), for the members
+    /// still here and those that left.
     fn finish(mut self, _now: Instant) -> Tally {
-        let published: u64 = self.members.iter().map(|member| member.sent).sum();
-        if published > 0 {
-            let deaf = self.members.iter().filter(|m| m.joined && m.delivered == 0);
-            self.tally.errors.lost += deaf.count() as u64;
-        }
+        let mut members = std::mem::take(&mut self.departed);
+        members.extend(self.members.iter_mut().map(|(_, m)| m.take_final()));
+        fanout::audit(&members, &mut self.tally);
         self.tally
     }
 }
@@ -182,26 +168,13 @@ impl Protocol for ChatLoad {
     fn on_closed(&mut self, _io: &mut Io<LoadTimer>, id: ConnId, reason: &CloseReason) {
         // A lost delivery shows up as a gap at the other members, so
         // nothing in flight is counted here.
-        if self.members.remove(id).is_some() {
+        if let Some(mut member) = self.members.remove(id) {
             conns::count_close(&mut self.tally, reason, 0);
+            self.departed.push(member.take_final());
         }
     }
 
     fn on_timer(&mut self, io: &mut Io<LoadTimer>, timer: LoadTimer) {
         conns::on_timer(io, timer, |io| self.tick(io));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_delivery;
-
-    #[test]
-    fn a_delivery_names_publisher_sequence_and_time() {
-        assert_eq!(
-            parse_delivery("guest-3: load 7 42 1000"),
-            Some((7, 42, 1000))
-        );
-        assert_eq!(parse_delivery("guest-3: hello"), None);
     }
 }

@@ -11,6 +11,9 @@
 //!   flight per connection, closed or open loop, a bounded window.
 //! * [`echo`]: TCP echo, every returned byte verified.
 //! * [`chat`]: members of one room publishing at a rate; fan-out latency.
+//! * [`socketio`]: the same over Socket.IO on WebSocket, against
+//!   `reactor chat --web`.
+//! * [`fanout`]: what those two share: the payload, the order check.
 //! * [`http`]: `GET /` pipelined, responses parsed with `httparse`.
 //! * [`udp`]: datagrams with a header, verified, lost after a second.
 //! * [`conns`]: what the TCP generators share: their connection table,
@@ -23,15 +26,17 @@
 //! flight and sends the next when one returns, so the server sets the pace.
 //! Open loop (`--rate`): messages leave on a schedule whether or not the
 //! server keeps up, and latency counts from when each message was *meant*
-//! to leave; see `docs/05-load.md` on coordinated omission.
+//! to leave; see `docs/b-measuring-honestly.md` on coordinated omission.
 
 pub mod args;
 pub mod chat;
 pub mod conns;
 pub mod echo;
+pub mod fanout;
 pub mod http;
 pub mod report;
 pub mod requests;
+pub mod socketio;
 pub mod tally;
 pub mod udp;
 
@@ -70,10 +75,25 @@ pub enum Mode {
     Echo,
     /// Chat (`reactor chat`): open loop only, latency per delivery.
     Chat,
+    /// Socket.IO chat (`reactor chat --web`): as chat, over WebSocket.
+    Socketio,
     /// UDP echo (`reactor udp-echo`): datagrams verified, losses counted.
     Udp,
     /// HTTP (`reactor http`, or any server answering `GET /`).
     Http,
+}
+
+impl Mode {
+    /// The mode's name on the command line and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Echo => "echo",
+            Mode::Chat => "chat",
+            Mode::Socketio => "socketio",
+            Mode::Udp => "udp",
+            Mode::Http => "http",
+        }
+    }
 }
 
 /// A generator: a protocol that can start its connections and hand back
@@ -98,27 +118,16 @@ pub fn arm_timers(io: &mut Io<LoadTimer>, plan: &Plan, tick: bool) {
 /// Runs the load test and prints the report.
 pub fn run(options: LoadArgs) -> Result<(), Failure> {
     let addr = resolve(&options.addr)?;
-    if options.mode == Mode::Udp && options.size() > datagram::MAX_DATAGRAM {
-        return Err(Failure::Error(format!(
-            "--size {} is over the {} bytes a UDP datagram can carry",
-            options.size,
-            datagram::MAX_DATAGRAM
-        )));
-    }
     let threads = options.threads.clamp(1, options.connections);
     // The report says how many loops really ran.
     let options = LoadArgs { threads, ..options };
-    if options.mode == Mode::Udp && options.connections.div_ceil(threads) > MAX_SOURCES as u64 {
-        return Err(Failure::Error(format!(
-            "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
-            options.connections
-        )));
-    }
+    check_udp(&options)?;
     raise_fd_limit();
     let start = Instant::now();
     let warmup_end = start + options.warmup();
+    // Each sender's share of the rate.
     let interval = (options.rate > 0)
-        .then(|| Duration::from_secs_f64(options.connections as f64 / options.rate as f64));
+        .then(|| Duration::from_secs_f64(options.senders() as f64 / options.rate as f64));
     let (done, results) = mpsc::channel();
     let mut progress = Vec::new();
     for t in 0..threads {
@@ -128,7 +137,7 @@ pub fn run(options: LoadArgs) -> Result<(), Failure> {
         let plan = Plan {
             addr,
             numbers,
-            total_connections: options.connections,
+            senders: options.senders(),
             size: options.size(),
             pipeline: options.pipeline(),
             interval,
@@ -138,25 +147,57 @@ pub fn run(options: LoadArgs) -> Result<(), Failure> {
         };
         let counter = Arc::new(AtomicU64::new(0));
         progress.push(Arc::clone(&counter));
-        let done = done.clone();
-        let mode = options.mode;
-        std::thread::Builder::new()
-            .name(format!("load-{t}"))
-            .spawn(move || {
-                let tally = Tally::new(counter);
-                let result = match mode {
-                    Mode::Echo => run_loop::<echo::EchoLoad>(plan, tally),
-                    Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
-                    Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
-                    Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
-                };
-                let _ = done.send(result);
-            })
-            .map_err(|e| format!("cannot start a load thread: {e}"))?;
+        spawn_loop(t, options.mode, plan, Tally::new(counter), done.clone())?;
     }
     drop(done);
     let total = collect(results, threads, &progress, start, warmup_end)?;
     finish(&options, addr, &total)
+}
+
+/// What UDP cannot do: datagrams over 65507 bytes, more sockets per loop
+/// than it has source tokens.
+fn check_udp(options: &LoadArgs) -> Result<(), Failure> {
+    if options.mode != Mode::Udp {
+        return Ok(());
+    }
+    if options.size() > datagram::MAX_DATAGRAM {
+        return Err(Failure::Error(format!(
+            "--size {} is over the {} bytes a UDP datagram can carry",
+            options.size,
+            datagram::MAX_DATAGRAM
+        )));
+    }
+    if options.connections.div_ceil(options.threads) > MAX_SOURCES as u64 {
+        return Err(Failure::Error(format!(
+            "--connections {} is over {MAX_SOURCES} UDP sockets per thread; add --threads",
+            options.connections
+        )));
+    }
+    Ok(())
+}
+
+/// Starts loop number `t` on its own thread; its tally comes back on `done`.
+fn spawn_loop(
+    t: u64,
+    mode: Mode,
+    plan: Plan,
+    tally: Tally,
+    done: mpsc::Sender<Result<Tally, Failure>>,
+) -> Result<(), Failure> {
+    std::thread::Builder::new()
+        .name(format!("load-{t}"))
+        .spawn(move || {
+            let result = match mode {
+                Mode::Echo => run_loop::<echo::EchoLoad>(plan, tally),
+                Mode::Http => run_loop::<http::HttpLoad>(plan, tally),
+                Mode::Udp => run_loop::<udp::UdpLoad>(plan, tally),
+                Mode::Chat => run_loop::<chat::ChatLoad>(plan, tally),
+                Mode::Socketio => run_loop::<socketio::SocketIoLoad>(plan, tally),
+            };
+            let _ = done.send(result);
+        })
+        .map(|_| ())
+        .map_err(|e| Failure::Error(format!("cannot start a load thread: {e}")))
 }
 
 /// Waits for every loop's tally, showing progress meanwhile.

@@ -24,12 +24,12 @@ const PERCENTILES: [(&str, &str, f64); 4] = [
     ("p99.9", "p999", 99.9),
 ];
 
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Echo => "echo",
-        Mode::Chat => "chat",
-        Mode::Udp => "udp",
-        Mode::Http => "http",
+/// The publishers of a fan-out mode (chat, socketio); `None` for the
+/// others, where every connection sends.
+fn publishers(options: &LoadArgs) -> Option<u64> {
+    match options.mode {
+        Mode::Chat | Mode::Socketio => Some(options.senders()),
+        Mode::Echo | Mode::Udp | Mode::Http => None,
     }
 }
 
@@ -49,14 +49,26 @@ pub fn table(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> String {
         0 => format!("closed loop, pipeline {}", options.pipeline),
         rate => format!("open loop, {rate} msgs/s"),
     };
+    let who = match publishers(options) {
+        // How many joined matters: one that joins late misses what was
+        // published before, so a short warm-up means fewer deliveries.
+        Some(p) => format!(
+            "{} members ({p} publishing, {} joined)",
+            options.connections, total.connected
+        ),
+        None => format!("{} connections", options.connections),
+    };
+    let messages = match publishers(options) {
+        // A fan-out message is a fixed-form `load` line, whatever --size.
+        Some(_) => String::new(),
+        None => format!("{} B messages, ", options.size),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "load {} {addr}: {} connections on {} thread(s), {} B messages, {loop_kind}, {:.1} s measured",
-        mode_name(options.mode),
-        options.connections,
+        "load {} {addr}: {who} on {} thread(s), {messages}{loop_kind}, {:.1} s measured",
+        options.mode.name(),
         options.threads,
-        options.size,
         options.duration().as_secs_f64()
     );
     let _ = writeln!(out, "  operations  {}", total.ops);
@@ -94,6 +106,10 @@ struct JsonReport<'a> {
     mode: Mode,
     addr: String,
     connections: u64,
+    /// Connections made (fan-out modes: members that joined the room).
+    connected: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    publishers: Option<u64>,
     threads: u64,
     size: u64,
     rate: u64,
@@ -127,6 +143,8 @@ pub fn json(options: &LoadArgs, addr: SocketAddr, total: &Tally) -> String {
         mode: options.mode,
         addr: addr.to_string(),
         connections: options.connections,
+        connected: total.connected,
+        publishers: publishers(options),
         threads: options.threads,
         size: options.size,
         rate: options.rate,

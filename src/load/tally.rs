@@ -29,8 +29,11 @@ pub struct Plan {
     /// Numbers of this loop's connections (global, so payloads differ
     /// between loops).
     pub numbers: std::ops::Range<u64>,
-    /// Connections over all loops (spreads open-loop send times).
-    pub total_connections: u64,
+    /// Connections that send, over all loops: numbers `0..senders`.
+    /// Every connection for the request generators; for the fan-out ones
+    /// the `--publishers`. The open-loop schedule spreads their first
+    /// sends over one interval.
+    pub senders: u64,
     /// Bytes per message.
     pub size: usize,
     /// Messages kept in flight per connection (closed loop).
@@ -68,10 +71,16 @@ impl Plan {
         due.saturating_sub(sent)
     }
 
-    /// When connection `number` sends its first message: connections are
+    /// Whether connection `number` sends (for the fan-out generators: is
+    /// one of the publishers).
+    pub fn sends(&self, number: u64) -> bool {
+        number < self.senders
+    }
+
+    /// When connection `number` sends its first message: senders are
     /// spread over one interval.
     fn first_send(&self, number: u64, interval: Duration) -> Instant {
-        self.start + interval.mul_f64(number as f64 / self.total_connections as f64)
+        self.start + interval.mul_f64(number as f64 / self.senders.max(1) as f64)
     }
 }
 

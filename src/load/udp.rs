@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::io;
 use std::time::{Duration, Instant};
 
-use crate::event_loop::datagram;
+use log::debug;
+
+use crate::event_loop::datagram::{self, BufferSizes};
 use crate::event_loop::{Io, Protocol, Readiness, SourceInterest, UdpSocket};
 
 use super::conns;
@@ -193,7 +195,12 @@ impl Generator for UdpLoad {
 
     fn start(&mut self, io: &mut Io<LoadTimer>) {
         for number in self.plan.numbers.clone() {
-            let opened = datagram::bind_for(self.plan.addr).and_then(|mut socket| {
+            let sizes = BufferSizes::default();
+            let opened = datagram::bind_for(self.plan.addr, sizes).and_then(|(mut socket, got)| {
+                if self.socks.is_empty() {
+                    // The same for every socket: said once.
+                    debug!("load socket {got}");
+                }
                 socket.connect(self.plan.addr)?;
                 SourceInterest::register(io, &mut socket, self.socks.len())?;
                 Ok(socket)

@@ -25,6 +25,29 @@
 //! None of this depends on how the stream was cut into reads: the tests at
 //! the end feed the same bytes in every kind of chunking and check that the
 //! frames come out the same.
+//!
+//! ```
+//! use reactor::proto::line::{Frame, LineFramer};
+//!
+//! let mut framer = LineFramer::new(16);
+//! // One read brought a line and a half; `\r\n` and `\n` both end a line.
+//! let input = b"hello\r\nwor";
+//! let mut lines = framer.lines(input);
+//! assert_eq!(lines.next(), Some(Frame::Line("hello")));
+//! assert_eq!(lines.next(), None); // `wor` has no end yet
+//! let consumed = lines.consumed();
+//! assert_eq!(&input[consumed..], b"wor"); // kept, to be offered again
+//!
+//! // The next read: the kept bytes first, then the new ones.
+//! let next = [&input[consumed..], b"ld\n"].concat();
+//! let frames: Vec<Frame> = framer.lines(&next).collect();
+//! assert_eq!(frames, [Frame::Line("world")]);
+//!
+//! // A line over the limit is reported once and dropped; the next is served.
+//! let long = [b"x".repeat(40), b"\nok\n".to_vec()].concat();
+//! let frames: Vec<Frame> = framer.lines(&long).collect();
+//! assert_eq!(frames, [Frame::TooLong, Frame::Line("ok")]);
+//! ```
 
 /// What the framer found: a line, or the reason one was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +58,10 @@ pub enum Frame<'a> {
     TooLong,
     /// A line that is not valid UTF-8: dropped.
     InvalidUtf8,
+    /// A line a Telnet client garbled (a Telnet command arrived in its
+    /// middle): dropped. The framer never finds one itself; the Telnet
+    /// reader in front of it does (`proto/telnet/lines.rs`).
+    Garbled,
 }
 
 /// Splits one connection's byte stream into lines. One per connection; it
@@ -148,6 +175,7 @@ mod tests {
         Line(String),
         TooLong,
         InvalidUtf8,
+        Garbled,
     }
 
     fn own(frame: Frame<'_>) -> Owned {
@@ -155,6 +183,7 @@ mod tests {
             Frame::Line(text) => Owned::Line(text.to_string()),
             Frame::TooLong => Owned::TooLong,
             Frame::InvalidUtf8 => Owned::InvalidUtf8,
+            Frame::Garbled => Owned::Garbled,
         }
     }
 

@@ -1,31 +1,43 @@
 //! UDP echo: every datagram is sent back to its sender, unchanged.
 //!
 //! UDP turns the TCP picture around. There are no connections to accept and
-//! no byte stream to frame: one socket, and each `recv_from` is one whole
+//! no byte stream to frame: one socket, and each datagram is one whole
 //! message with the address to answer. So this protocol owns its socket as
 //! a *source* of its own (token [`source_token`](crate::event_loop::source_token)`(0)`) and never sees
 //! [`Protocol::on_input`].
 //!
 //! What stays the same is the discipline of the loop:
 //!
-//! * **drain with a budget**: read until `WouldBlock`, but at most
+//! * **drain with a budget**: read until the socket is empty, but at most
 //!   [`RECV_BUDGET`](datagram::RECV_BUDGET) datagrams per event, then ask to be revisited next turn
 //!   ([`Io::revisit_source`]) so the waker (signals) is not starved by a
 //!   flood;
-//! * **never block**: when `send_to` would block, the reply waits in a
+//! * **never block**: when sending would block, the reply waits in a
 //!   bounded [`ReplyQueue`] and `WRITABLE` interest is on only while the queue
 //!   is non-empty. A reply that does not fit is dropped and counted; UDP
 //!   promises no delivery, and a server that blocked here would stall every
 //!   other sender.
+//!
+//! What is UDP's own:
+//!
+//! * **a batch per system call**: datagrams come in a [`Batch`] of up to
+//!   32 per `recvmmsg` and go back with one `sendmmsg`, from the slots they
+//!   arrived in (Linux; one call per datagram elsewhere). A short batch
+//!   proves the socket drained, so no call is spent on `WouldBlock`.
+//! * **buffers for bursts**: the socket asks the kernel for large buffers
+//!   ([`BufferSizes`], `--recv-buffer`, `--send-buffer`) and logs what it
+//!   got; datagrams the kernel still drops are counted where it reports
+//!   them (`kernel_dropped=` in the stats line).
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 
-use crate::event_loop::datagram;
-use crate::event_loop::{Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
+use crate::event_loop::datagram::batch::{self, Batch};
+use crate::event_loop::datagram::{self, BufferSizes};
+use crate::event_loop::{Handle, Io, NoTimer, Protocol, Readiness, SourceInterest, UdpSocket};
 
 /// Replies waiting for the socket to become writable, bounded in bytes.
 #[derive(Debug)]
@@ -79,13 +91,15 @@ impl ReplyQueue {
     }
 }
 
-/// The UDP echo protocol: one socket, a reply queue, a receive buffer.
+/// The UDP echo protocol: one socket, a reply queue, a batch of datagrams.
 #[derive(Debug)]
 pub struct UdpEcho {
     socket: UdpSocket,
     pending: ReplyQueue,
-    /// One datagram's worth of buffer, for the whole server.
-    buf: Vec<u8>,
+    /// The datagrams of the last receive, for the whole server.
+    batch: Batch,
+    /// Whether the kernel reports its drops on this socket.
+    drops_counted: bool,
     /// Its registration: writable only while replies wait. `None` until
     /// [`register`](UdpEcho::register).
     interest: Option<SourceInterest>,
@@ -95,13 +109,32 @@ pub struct UdpEcho {
 const SOCKET: usize = 0;
 
 impl UdpEcho {
-    /// Binds the socket. `queue_limit` bounds the replies kept while the
+    /// Binds the socket, asks for kernel buffers of `buffers` (and logs
+    /// what was granted), and turns on the kernel's drop counter where
+    /// there is one. `queue_limit` bounds the replies kept while the
     /// socket would block (the server's `--max-outbuf`).
-    pub fn bind(addr: SocketAddr, queue_limit: usize) -> io::Result<UdpEcho> {
+    pub fn bind(addr: SocketAddr, queue_limit: usize, buffers: BufferSizes) -> io::Result<UdpEcho> {
+        UdpEcho::on_socket(UdpSocket::bind(addr)?, queue_limit, buffers)
+    }
+
+    /// The same, on a socket bound elsewhere (one of several sharing a
+    /// port with `SO_REUSEPORT`, one per worker).
+    pub fn on_socket(
+        socket: UdpSocket,
+        queue_limit: usize,
+        buffers: BufferSizes,
+    ) -> io::Result<UdpEcho> {
+        let granted = datagram::size_buffers(&socket, buffers)?;
+        info!("udp socket {granted}");
+        let drops_counted = batch::count_kernel_drops(&socket);
+        if !drops_counted {
+            debug!("this platform does not report the datagrams its kernel drops");
+        }
         Ok(UdpEcho {
-            socket: UdpSocket::bind(addr)?,
+            socket,
             pending: ReplyQueue::new(queue_limit),
-            buf: vec![0; datagram::RECV_BUFFER],
+            batch: Batch::new(),
+            drops_counted,
             interest: None,
         })
     }
@@ -111,53 +144,85 @@ impl UdpEcho {
         self.socket.local_addr()
     }
 
-    /// Registers the socket with the loop.
-    pub fn register(&mut self, io: &Io) -> io::Result<()> {
+    /// Registers the socket with the loop, and starts the kernel drop
+    /// count at 0 where the kernel reports one.
+    pub fn register(&mut self, io: &mut Io) -> io::Result<()> {
         self.interest = Some(SourceInterest::register(io, &mut self.socket, SOCKET)?);
+        if self.drops_counted {
+            io.stats_mut().kernel_dropped = Some(0);
+        }
         Ok(())
     }
 
-    /// Receives and answers up to [`RECV_BUDGET`](datagram::RECV_BUDGET) datagrams.
+    /// Receives and answers datagrams, a batch at a time, until the
+    /// socket is drained or [`RECV_BUDGET`](datagram::RECV_BUDGET) is spent.
     fn receive(&mut self, io: &mut Io) {
-        for _ in 0..datagram::RECV_BUDGET {
-            let (len, from) = match self.socket.recv_from(&mut self.buf) {
-                Ok(got) => got,
+        let mut received = 0;
+        while received < datagram::RECV_BUDGET {
+            let n = match self.batch.receive(&self.socket) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // An ICMP error for an earlier reply (the sender went
                     // away) surfaces here on some systems; it concerns
-                    // one peer only.
-                    debug!("udp recv_from: {e}");
+                    // one peer only. Counted against the budget, so an
+                    // error that repeats cannot hold the loop.
+                    debug!("udp receive: {e}");
+                    received += 1;
                     continue;
                 }
             };
+            received += n;
             let stats = io.stats_mut();
-            stats.datagrams_in += 1;
-            stats.bytes_in += len as u64;
-            self.reply(io, from, len);
+            stats.datagrams_in += n as u64;
+            stats.bytes_in += self.batch.bytes(0, n) as u64;
+            if let Some(dropped) = self.batch.kernel_dropped() {
+                stats.kernel_dropped = Some(dropped);
+            }
+            self.reply_to_batch(io);
+            if self.batch.drained() {
+                return;
+            }
         }
         io.revisit_source(SOCKET);
     }
 
-    /// Sends `buf[..len]` back to `to` now, or queues it.
-    fn reply(&mut self, io: &mut Io, to: SocketAddr, len: usize) {
-        if self.pending.is_empty() {
-            match self.socket.send_to(&self.buf[..len], to) {
+    /// Sends the batch back, as much of it as the socket takes now; the
+    /// rest waits in the queue behind any replies already there.
+    fn reply_to_batch(&mut self, io: &mut Io) {
+        let count = self.batch.len();
+        let mut next = 0;
+        while next < count && self.pending.is_empty() {
+            match self.batch.send_back(&self.socket, next) {
                 Ok(sent) => {
                     let stats = io.stats_mut();
-                    stats.datagrams_out += 1;
-                    stats.bytes_out += sent as u64;
-                    return;
+                    stats.datagrams_out += sent as u64;
+                    stats.bytes_out += self.batch.bytes(next, next + sent) as u64;
+                    next += sent;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    debug!("udp send_to {to}: {e}");
-                    return;
+                    // This one reply failed (its sender is unreachable,
+                    // say); the others go on.
+                    debug!("udp send to {:?}: {e}", self.batch.peer(next));
+                    next += 1;
                 }
             }
         }
-        if !self.pending.push(to, &self.buf[..len]) {
+        for i in next..count {
+            self.queue_reply(io, i);
+        }
+    }
+
+    /// Keeps a copy of datagram `i` of the batch for when the socket is
+    /// writable, or drops and counts it when the queue is full.
+    fn queue_reply(&mut self, io: &mut Io, i: usize) {
+        let Some(peer) = self.batch.peer(i) else {
+            return;
+        };
+        if !self.pending.push(peer, self.batch.payload(i)) {
             let stats = io.stats_mut();
             stats.dropped += 1;
             if stats.dropped.is_power_of_two() {
@@ -200,6 +265,16 @@ impl UdpEcho {
 
 impl Protocol for UdpEcho {
     type Timer = NoTimer;
+
+    /// A worker's loop registers its socket here, on its own thread.
+    fn on_start(&mut self, io: &mut Io, _handle: Handle) {
+        if self.interest.is_none() {
+            if let Err(e) = self.register(io) {
+                warn!("cannot watch the udp socket: {e}");
+                io.stop();
+            }
+        }
+    }
 
     fn on_source(&mut self, io: &mut Io, _source: usize, ready: Readiness) {
         if ready.writable {

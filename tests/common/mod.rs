@@ -24,6 +24,10 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The readiness line itself.
     pub ready_line: String,
+    /// `reactor chat --web`'s second readiness line's address
+    /// (`listening on http://...`), for servers started with
+    /// [`Server::start_web`].
+    pub web: Option<SocketAddr>,
     log: Receiver<String>,
     /// Log lines read so far.
     pub log_seen: Vec<String>,
@@ -33,7 +37,16 @@ impl Server {
     /// Starts `reactor ARGS --bind 127.0.0.1:0` and waits for its readiness
     /// line.
     pub fn start(args: &[&str]) -> Server {
-        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), args)
+        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), args, 1)
+    }
+
+    /// Starts `reactor chat ARGS --web 127.0.0.1:0 --bind 127.0.0.1:0` and
+    /// waits for both readiness lines: `tcp://` first, then `http://`,
+    /// whose address is [`Server::web`].
+    pub fn start_web(args: &[&str]) -> Server {
+        let mut full = vec!["chat", "--web", "127.0.0.1:0"];
+        full.extend_from_slice(args);
+        Server::start_in(Command::new(env!("CARGO_BIN_EXE_reactor")), &full, 2)
     }
 
     /// Starts `reactor ARGS` under a shell that first runs `setup` (for
@@ -44,10 +57,13 @@ impl Server {
             .arg("-c")
             .arg(format!("{setup} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_reactor"));
-        Server::start_in(command, args)
+        Server::start_in(command, args, 1)
     }
 
-    fn start_in(mut command: Command, args: &[&str]) -> Server {
+    /// Starts the server and reads `ready_lines` readiness lines (all of
+    /// them before the pipe is let go: a server writing its second line
+    /// to a closed pipe would fail).
+    fn start_in(mut command: Command, args: &[&str], ready_lines: usize) -> Server {
         let mut full: Vec<&str> = args.to_vec();
         if !args.contains(&"--bind") {
             full.extend(["--bind", "127.0.0.1:0"]);
@@ -62,9 +78,14 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let (ready_tx, ready_rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = ready_tx.send(line);
+            let mut stdout = BufReader::new(stdout);
+            let mut lines = Vec::new();
+            for _ in 0..ready_lines {
+                let mut line = String::new();
+                let _ = stdout.read_line(&mut line);
+                lines.push(line.trim_end().to_string());
+            }
+            let _ = ready_tx.send(lines);
         });
         let stderr = child.stderr.take().expect("stderr");
         let (log_tx, log) = mpsc::channel();
@@ -75,23 +96,33 @@ impl Server {
                 }
             }
         });
-        let ready_line = match ready_rx.recv_timeout(PATIENCE) {
-            Ok(line) => line.trim_end().to_string(),
+        let lines = match ready_rx.recv_timeout(PATIENCE) {
+            Ok(lines) => lines,
             Err(_) => {
                 let _ = child.kill();
                 panic!("no readiness line from reactor {full:?}");
             }
         };
-        let addr = ready_line
-            .rsplit("://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("bad readiness line {ready_line:?}"));
+        let addr_in = |line: &str, scheme: &str| -> SocketAddr {
+            line.strip_prefix("listening on ")
+                .and_then(|rest| rest.strip_prefix(scheme))
+                .and_then(|rest| rest.strip_prefix("://"))
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("bad readiness line {line:?}: {lines:?}"))
+        };
+        let ready_line = lines.first().cloned().unwrap_or_default();
+        let scheme = ready_line
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split("://").next())
+            .unwrap_or("?");
+        let addr = addr_in(&ready_line, scheme);
+        let web = lines.get(1).map(|line| addr_in(line, "http"));
         Server {
             pid: child.id(),
             child: Some(child),
             addr,
             ready_line,
+            web,
             log,
             log_seen: Vec::new(),
         }
@@ -200,6 +231,24 @@ pub fn read_exact(stream: &mut TcpStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0; n];
     stream.read_exact(&mut buf).expect("read_exact");
     buf
+}
+
+/// The number after `name=` in a log line (a stats line or the summary).
+pub fn log_counter(line: &str, name: &str) -> u64 {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("{name}=")))
+        .and_then(|n| n.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+}
+
+/// Like [`log_counter`], but 0 when the line does not name the counter
+/// (counters shown only when not zero, such as `discarded=`).
+pub fn log_counter_or_zero(line: &str, name: &str) -> u64 {
+    if line.contains(&format!(" {name}=")) {
+        log_counter(line, name)
+    } else {
+        0
+    }
 }
 
 /// One echo round trip.

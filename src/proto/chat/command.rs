@@ -7,6 +7,10 @@
 //!
 //! Command words are matched without regard to case (`/NICK` works, as in
 //! IRC); arguments are kept as typed, with surrounding spaces trimmed.
+//! [`shown`] is the other half of reading a line: what of it may reach
+//! other people's screens.
+
+use std::borrow::Cow;
 
 /// One line from a member, parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +120,37 @@ pub fn is_valid_name(name: &str) -> bool {
 /// Longest name, in characters (all ASCII, so bytes too).
 pub const MAX_NAME: usize = 32;
 
+/// `line` as others may see it: every character that would act on their
+/// terminal instead of being shown ([`is_hidden`]) replaced by U+FFFD.
+/// Borrowed, without a copy, when there is none (nearly always).
+pub fn shown(line: &str) -> Cow<'_, str> {
+    if !line.chars().any(is_hidden) {
+        return Cow::Borrowed(line);
+    }
+    let shown = line
+        .chars()
+        .map(|c| if is_hidden(c) { '\u{FFFD}' } else { c })
+        .collect();
+    Cow::Owned(shown)
+}
+
+/// Whether a character may not reach other people's screens as it is:
+///
+/// * control characters but tab: ESC starts terminal escape sequences
+///   (colours, clearing the screen, moving the cursor over other lines),
+///   BEL rings, a bare CR goes back over the sender's own name;
+/// * the bidirectional embeddings, overrides and isolates, U+202A to
+///   U+202E and U+2066 to U+2069: they reorder what follows, so that
+///   `guest-1: ` and the text after it can be made to read backwards or
+///   look like someone else's line;
+/// * the line and paragraph separators U+2028 and U+2029, which some
+///   terminals and most browsers break the line at: a second line that
+///   looks like it came from the server.
+pub fn is_hidden(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +213,22 @@ mod tests {
         assert!(!is_valid_name("two words"));
         assert!(!is_valid_name("bob!"));
         assert!(!is_valid_name("héloïse"));
+    }
+
+    #[test]
+    fn what_others_may_see() {
+        assert!(matches!(shown("你好 ✓\tok"), Cow::Borrowed("你好 ✓\tok")));
+        assert_eq!(shown("\u{1b}[2J\u{7}\r"), "\u{FFFD}[2J\u{FFFD}\u{FFFD}");
+        assert_eq!(shown("\u{85}\u{9b}"), "\u{FFFD}\u{FFFD}", "C1 controls");
+        for c in ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}') {
+            assert!(is_hidden(c), "U+{:04X}", c as u32);
+        }
+        assert!(is_hidden('\u{2028}') && is_hidden('\u{2029}'));
+        // Their neighbours, and marks that only shape text, are shown.
+        for c in [
+            '\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{200D}', '\u{200F}',
+        ] {
+            assert_eq!(is_hidden(c), c == '\u{2029}', "U+{:04X}", c as u32);
+        }
     }
 }

@@ -1,21 +1,31 @@
-//! `reactor chat`: the line-based chat server (`docs/reference.md`, "reactor chat").
+//! `reactor chat`: the chat server (`docs/reference.md`, "reactor chat"),
+//! for `nc` and `telnet` users on its TCP port and, with `--web`, for
+//! browsers, `/ws` WebSockets and Socket.IO clients on its web port: one
+//! chat, whatever way a member came in.
 //!
-//! Three layers, each in its own file, data flowing one way:
+//! Layers, each in its own file, data flowing one way:
 //!
 //! ```text
-//!  socket -> loop -> LineFramer -> Command::parse -> ChatState -> [Action] -> Chat -> Io -> socket
-//!                    (line.rs)     (command.rs)      (state.rs)              (here)
+//!  socket -> loop -> TelnetLines -> Command::parse -> ChatState -> [Action] -> Hub -> Io -> socket
+//!                    (telnet.rs,    (command.rs)      (state.rs)               (hub.rs)
+//!                     line.rs)
+//!          web/: HTTP, WebSocket frames, Engine.IO sessions, Socket.IO events -> Command
 //! ```
 //!
-//! * [`crate::proto::line`] cuts each connection's bytes into lines;
+//! * [`crate::proto::telnet`] takes out and answers what a Telnet client
+//!   adds to a TCP member's bytes, and [`crate::proto::line`] cuts them
+//!   into lines;
 //! * [`command`] turns a line into a [`Command`](command::Command);
 //! * [`state`] is the chat: members, names, rooms. It knows nothing of
-//!   connections, only [`MemberId`]s, and answers with [`Action`]s;
-//! * this file is the thin adapter between the loop and that state: it maps
-//!   each connection to its member and back, and turns each `Action` into
-//!   an [`Io`] call.
+//!   transports, only [`MemberId`]s, and answers with [`Action`](state::Action)s carrying
+//!   [`message`]s, and [`Reply`](message::Reply)s to commands;
+//! * [`hub`] keeps each member's route and carries the actions out,
+//!   rendering each message once per form ([`render`]);
+//! * [`web`] is the web listener: the page, `/ws`, Socket.IO;
+//! * this file is the adapter: which listener a connection came from
+//!   decides which transport serves it.
 //!
-//! Every line goes out through [`Io::send_shared`], replies to the sender
+//! Every line goes out through [`Io::send_shared`](crate::event_loop::Io::send_shared), replies to the sender
 //! too: so all output for one connection passes through its one queue, in
 //! order, and whatever a connection was given during one loop turn goes out
 //! in one `writev` at the end of the turn.
@@ -27,187 +37,283 @@
 //! because *others* talk.
 
 pub mod command;
+pub mod hub;
+pub mod message;
+pub mod render;
+pub mod shared;
 pub mod state;
+pub mod web;
 
 use std::fmt::Display;
+use std::ops::ControlFlow;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use log::debug;
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, NoTimer, Overflow, Protocol};
-use crate::proto::line::LineFramer;
-use state::{Action, ChatState, Departure, MemberId};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Handle, Origin, Overflow, Protocol};
+use crate::proto::telnet::{Item, Stopped, TelnetLines};
+use crate::proto::web::engineio::Heartbeat;
+use hub::{Hub, Route};
+use shared::{Batch, Shared};
+use state::{Departure, MemberId};
+use web::engine::{ChatIo, EngineTimer};
+use web::Web;
 
 /// What a connection refused by `--max-conns` is told before it is closed.
 pub const SERVER_FULL: &[u8] = b"! server full\n";
 
-/// What a connection carries while the chat serves it.
+/// The same refusal for the web listener, in HTTP.
+const SERVER_FULL_HTTP: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 12\r\nConnection: close\r\n\r\nserver full\n";
+
+/// Deliveries one connection's input may cause in one loop turn before the
+/// rest of its input waits for the next turn ([`Io::hold_input`](crate::event_loop::Io::hold_input)).
+/// A line to a room of a thousand is a thousand deliveries, so 64 Ki is
+/// about 64 such lines: a paste into a big room costs the others a few
+/// milliseconds per turn, not seconds.
+pub const WORK_BUDGET: usize = 64 * 1024;
+
+/// The listener that serves the web side, when there is one.
+const WEB_LISTENER: usize = 1;
+
+/// A TCP member's connection.
 #[derive(Debug)]
-struct Session {
+struct LineConn {
     /// Its member, until the member leaves (`/quit`, idle); the connection
     /// may still be flushing its last lines after that.
     member: Option<MemberId>,
-    /// Where its next line begins.
-    framer: LineFramer,
+    /// Its bytes to lines, through a Telnet filter (most peers never send
+    /// a Telnet command, and then the filter changes nothing).
+    reader: TelnetLines,
 }
 
-/// The chat protocol: the loop's callbacks, mapped onto a [`ChatState`].
+/// The chat protocol: the loop's callbacks, mapped onto the hub.
 #[derive(Debug)]
 pub struct Chat {
-    /// Members, names and rooms.
-    state: ChatState,
-    /// `--max-line`, for each new connection's framer.
+    /// The chat and its members' routes.
+    hub: Hub,
+    /// TCP members' connections.
+    lines: ConnMap<LineConn>,
+    /// The web listener's connections and Socket.IO sessions.
+    web: Web,
+    /// `--max-line`, for each new connection's reader.
     max_line: usize,
-    /// Per connection.
-    sessions: ConnMap<Session>,
-    /// Per member, indexed by [`MemberId::index`]: its connection.
-    conn_of: Vec<Option<ConnId>>,
-    /// Actions from the state machine not yet carried out; kept to reuse
-    /// its storage.
-    actions: Vec<Action>,
 }
 
 impl Chat {
-    /// A chat server whose lines may be `max_line` bytes long.
-    pub fn new(max_line: usize) -> Chat {
-        Chat {
-            state: ChatState::new(max_line),
+    /// A chat server whose lines may be `max_line` bytes long, and whose
+    /// Socket.IO members may have `max_outbuf` bytes waiting for a poll
+    /// and are pinged as `heartbeat` says.
+    pub fn new(max_line: usize, max_outbuf: usize, heartbeat: Heartbeat) -> Chat {
+        let (shared, mut inboxes) = Shared::new(1, max_line);
+        Chat::of_worker(
+            shared,
+            0,
+            inboxes.remove(0),
             max_line,
-            sessions: ConnMap::new(),
-            conn_of: Vec::new(),
-            actions: Vec::new(),
+            max_outbuf,
+            heartbeat,
+        )
+    }
+
+    /// Worker `worker`'s part of the chat `shared` (`--workers`), with its
+    /// inbox; limits as for [`Chat::new`].
+    pub fn of_worker(
+        shared: Arc<Shared>,
+        worker: usize,
+        inbox: Receiver<Batch>,
+        max_line: usize,
+        max_outbuf: usize,
+        heartbeat: Heartbeat,
+    ) -> Chat {
+        Chat {
+            hub: Hub::of_worker(shared, worker, inbox),
+            lines: ConnMap::new(),
+            web: Web::new(max_line, max_outbuf, heartbeat),
+            max_line,
         }
     }
 
-    /// The member on `conn`, if any.
-    fn member(&self, conn: ConnId) -> Option<MemberId> {
-        self.sessions.get(conn).and_then(|session| session.member)
-    }
-
-    /// Carries out the state machine's actions, in order.
-    fn perform(&mut self, io: &mut Io) {
-        for action in self.actions.drain(..) {
-            match action {
-                Action::Send(member, line) => {
-                    if let Some(Some(conn)) = self.conn_of.get(member.index()) {
-                        io.send_shared(*conn, line);
-                    }
-                }
-                Action::Close(member) => {
-                    let Some(conn) = self.conn_of.get_mut(member.index()).and_then(Option::take)
-                    else {
-                        continue;
-                    };
-                    debug!("conn={conn} quit");
-                    io.close(conn, CloseReason::Requested);
-                    if let Some(session) = self.sessions.get_mut(conn) {
-                        session.member = None;
-                    }
-                }
-            }
-        }
-    }
-
-    /// The member on `conn` leaves the chat (the connection may live on a
-    /// little, to flush): its room is told, and it is unmapped.
-    fn depart(&mut self, io: &mut Io, conn: ConnId, why: Departure, cause: &dyn Display) {
-        let Some(member) = self.sessions.get_mut(conn).and_then(|s| s.member.take()) else {
+    /// The member on TCP connection `conn` leaves the chat (the connection
+    /// may live on a little, to flush): its room is told.
+    fn depart(&mut self, io: &mut ChatIo, conn: ConnId, why: Departure, cause: &dyn Display) {
+        let Some(member) = self.lines.get_mut(conn).and_then(|c| c.member.take()) else {
             return;
         };
-        if let (Some(name), Some(room)) = (self.state.name(member), self.state.room(member)) {
+        if let Some((name, room)) = self.hub.describe(member) {
             debug!("conn={conn} {name} left #{room}: {cause}");
         }
-        self.state.leave(member, why, &mut self.actions);
-        self.perform(io);
-        if let Some(slot) = self.conn_of.get_mut(member.index()) {
-            *slot = None;
-        }
+        let sessions = &mut self.web.sessions;
+        self.hub.leave(io, sessions, member, Route::Line(conn), why);
     }
-}
 
-impl Protocol for Chat {
-    type Timer = NoTimer;
-
-    const OVERFLOW: Overflow = Overflow::Disconnect;
-
-    fn on_open(&mut self, io: &mut Io, conn: ConnId) {
-        // A slot is reused only after on_closed ran for its last occupant,
-        // but if that ever changed, the old member must not linger.
-        if let Some(stale) = self.sessions.occupant(conn) {
-            self.depart(io, stale, Departure::Disconnected, &"slot reused");
-            self.sessions.remove(stale);
-        }
-        let member = self.state.join(&mut self.actions);
-        let session = Session {
+    /// A TCP member's bytes: its lines, one by one, within the turn's
+    /// work budget.
+    fn line_input(&mut self, io: &mut ChatIo, conn: ConnId, input: &[u8]) -> usize {
+        let Some(LineConn {
             member: Some(member),
-            framer: LineFramer::new(self.max_line),
-        };
-        self.sessions.insert(conn, session);
-        if self.conn_of.len() <= member.index() {
-            self.conn_of.resize(member.index() + 1, None);
-        }
-        self.conn_of[member.index()] = Some(conn);
-        if let Some(name) = self.state.name(member) {
-            debug!("conn={conn} is {name}");
-        }
-        self.perform(io);
-    }
-
-    fn on_input(&mut self, io: &mut Io, conn: ConnId, input: &[u8]) -> usize {
-        let Some(session) = self.sessions.get_mut(conn) else {
+            reader,
+        }) = self.lines.get_mut(conn)
+        else {
             return input.len();
         };
-        let Some(member) = session.member else {
-            return input.len();
-        };
-        // The framer is two words: work on a copy, so the sessions table
-        // is free for `perform` while the lines are handled.
-        let mut framer = session.framer.clone();
-        let mut lines = framer.lines(input);
-        for frame in &mut lines {
-            self.state.input(member, frame, &mut self.actions);
-            // Line by line, so a read full of lines to a big room does not
-            // pile up a million actions first.
-            self.perform(io);
-            if self.member(conn).is_none() {
-                // `/quit`: the rest of its input is ignored.
-                return input.len();
+        let (member, route) = (*member, Route::Line(conn));
+        // Out of the table while the lines are handled, so that the hub
+        // may use it; put back afterwards.
+        let mut reader = std::mem::replace(reader, TelnetLines::new(0));
+        let was_telnet = reader.is_telnet();
+        self.hub.deliveries = 0;
+        let flow = reader.feed(input, |item| {
+            match item {
+                Item::Reply(negotiation) => io.send(conn, &negotiation),
+                // Line by line, so a read full of lines to a big room does
+                // not pile up a million actions first.
+                Item::Frame(frame) => {
+                    let sessions = &mut self.web.sessions;
+                    self.hub.line(io, sessions, member, route, frame);
+                }
             }
+            if !self.hub.is_reached_by(member, route) || !io.takes_input(conn) {
+                // `/quit`, or closing (a slow consumer dropped): the rest
+                // of its input is not worth any work.
+                return ControlFlow::Break(Stop::Gone);
+            }
+            if self.hub.deliveries >= WORK_BUDGET {
+                return ControlFlow::Break(Stop::Budget);
+            }
+            ControlFlow::Continue(())
+        });
+        if !was_telnet && reader.is_telnet() {
+            debug!("conn={conn} is a Telnet client: asked for 8-bit data");
         }
-        let used = lines.consumed();
-        if let Some(session) = self.sessions.get_mut(conn) {
-            session.framer = framer;
+        let used = match flow {
+            ControlFlow::Continue(()) => input.len(),
+            ControlFlow::Break(Stopped {
+                why: Stop::Gone, ..
+            }) => return input.len(),
+            ControlFlow::Break(Stopped {
+                why: Stop::Budget,
+                consumed,
+            }) => {
+                io.hold_input(conn);
+                consumed
+            }
+        };
+        if let Some(line_conn) = self.lines.get_mut(conn) {
+            line_conn.reader = reader;
         }
         used
     }
+}
 
-    fn on_peer_closed(&mut self, io: &mut Io, conn: ConnId) {
-        // End of input: leave now, and let what is queued for it drain.
+/// Why a TCP member's input stopped being read before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The member is gone: the rest is dropped.
+    Gone,
+    /// Its work budget for this turn is spent: the rest waits.
+    Budget,
+}
+
+impl Protocol for Chat {
+    type Timer = EngineTimer;
+
+    const OVERFLOW: Overflow = Overflow::Disconnect;
+
+    fn on_open(&mut self, io: &mut ChatIo, conn: ConnId) {
+        if io.origin(conn) == Some(Origin::Listener(WEB_LISTENER)) {
+            return self.web.open(conn);
+        }
+        // A slot is reused only after on_closed ran for its last occupant,
+        // but if that ever changed, the old member must not linger.
+        if let Some(stale) = self.lines.occupant(conn) {
+            self.depart(io, stale, Departure::Disconnected, &"slot reused");
+            self.lines.remove(stale);
+        }
+        let member = self.hub.join(io, &mut self.web.sessions, Route::Line(conn));
+        let reader = TelnetLines::new(self.max_line);
+        self.lines.insert(
+            conn,
+            LineConn {
+                member: Some(member),
+                reader,
+            },
+        );
+        if let Some((name, _)) = self.hub.describe(member) {
+            debug!("conn={conn} is {name}");
+        }
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_input(&mut self, io: &mut ChatIo, conn: ConnId, input: &[u8]) -> usize {
+        let used = if self.web.owns(conn) {
+            self.hub.deliveries = 0;
+            self.web.input(&mut self.hub, io, conn, input)
+        } else {
+            self.line_input(io, conn, input)
+        };
+        self.web.settle(&mut self.hub, io);
+        used
+    }
+
+    fn on_peer_closed(&mut self, io: &mut ChatIo, conn: ConnId) {
+        // End of input: leave now, and let what is queued drain.
         self.depart(io, conn, Departure::Disconnected, &"end of input");
         io.close(conn, CloseReason::PeerClosed);
+        self.web.settle(&mut self.hub, io);
     }
 
-    fn on_idle(&mut self, io: &mut Io, conn: ConnId) {
-        self.depart(io, conn, Departure::Idle, &CloseReason::IdleTimeout);
-        io.close(conn, CloseReason::IdleTimeout);
+    fn on_idle(&mut self, io: &mut ChatIo, conn: ConnId) {
+        if self.web.owns(conn) {
+            self.web.idle(&mut self.hub, io, conn);
+        } else {
+            self.depart(io, conn, Departure::Idle, &CloseReason::IdleTimeout);
+            io.close(conn, CloseReason::IdleTimeout);
+        }
+        self.web.settle(&mut self.hub, io);
     }
 
-    fn on_closed(&mut self, io: &mut Io, conn: ConnId, reason: &CloseReason) {
-        self.depart(io, conn, Departure::Disconnected, reason);
-        self.sessions.remove(conn);
+    fn on_closed(&mut self, io: &mut ChatIo, conn: ConnId, reason: &CloseReason) {
+        if self.web.owns(conn) {
+            self.web.closed(&mut self.hub, io, conn);
+        } else {
+            self.depart(io, conn, Departure::Disconnected, reason);
+            self.lines.remove(conn);
+        }
+        self.web.settle(&mut self.hub, io);
     }
 
-    fn refusal(&self) -> &[u8] {
-        SERVER_FULL
+    fn refusal(&self, origin: Origin) -> &[u8] {
+        match origin {
+            Origin::Listener(WEB_LISTENER) => SERVER_FULL_HTTP,
+            Origin::Listener(_) | Origin::Outgoing => SERVER_FULL,
+        }
     }
 
-    fn on_shutdown(&mut self, io: &mut Io) {
-        self.state.shut_down(&mut self.actions);
-        self.perform(io);
+    fn on_start(&mut self, io: &mut ChatIo, handle: Handle) {
+        self.hub.started(io, &mut self.web.sessions, handle);
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_wake(&mut self, io: &mut ChatIo) {
+        // Other workers' messages for members here.
+        self.hub.receive(io, &mut self.web.sessions);
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_timer(&mut self, io: &mut ChatIo, timer: EngineTimer) {
+        self.web.timer(io, timer);
+        self.web.settle(&mut self.hub, io);
+    }
+
+    fn on_shutdown(&mut self, io: &mut ChatIo) {
+        self.hub.shut_down(io, &mut self.web.sessions);
+        self.web.shut_down(io);
         // Everyone left at once; the loop now closes every connection
         // after flushing it.
-        self.conn_of.clear();
-        for (_, session) in self.sessions.iter_mut() {
-            session.member = None;
+        for (_, line_conn) in self.lines.iter_mut() {
+            line_conn.member = None;
         }
     }
 }

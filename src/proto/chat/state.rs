@@ -10,25 +10,36 @@
 //! (`tests.rs` beside this file) drive it with plain function calls, one
 //! per row of the table.
 //!
+//! What it says is a [`Message`] (a line said, a private message, a
+//! notice, an error), and what a command answers its sender is a
+//! [`Reply`] (`message.rs`): each transport renders those its own way.
+//!
 //! ## Fan-out without copies
 //!
-//! A line for a room is formatted **once**, into one reference-counted
-//! buffer (`Rc<[u8]>`), and every recipient gets an [`Action::Send`] holding
-//! a clone of that `Rc`: a counter increment, not a copy. The loop queues
-//! the same `Rc` on each member's connection and writes it from there, so a
-//! message to a thousand members costs one allocation of the message.
+//! A message for a room is made **once**, into one reference-counted
+//! [`Message`], and every recipient gets an [`Action::Send`] holding a
+//! clone of that `Rc`: a counter increment, not a copy. The adapter renders
+//! it once per transport and the loop queues the same bytes on each
+//! member's connection, so a message to a thousand members costs one
+//! allocation of each of its forms.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::{self, Write as _};
 use std::rc::Rc;
 
 use slab::Slab;
 
-use super::command::{is_valid_name, Command, HELP};
+use super::command::{is_valid_name, shown, Command};
+use super::message::{Message, Reply};
 use crate::proto::line::Frame;
 
 /// The room every member starts in.
 pub const LOBBY: &str = "lobby";
+
+/// What a member whose client garbled a line is told (after `! `). Telnet
+/// is named because it is the one client known to do it (see
+/// `proto/telnet.rs`).
+pub const GARBLED: &str = "line dropped: your telnet client garbled it (it turned typed bytes \
+     into Telnet commands); the server has asked it for 8-bit mode, so please send the line again";
 
 /// Names one member while it is in the chat. Like a file descriptor, an id
 /// is reused once its member has left.
@@ -45,8 +56,8 @@ impl MemberId {
 /// What the state machine asks its host to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send this line (ends with `\n`) to this member.
-    Send(MemberId, Rc<[u8]>),
+    /// Send this message to this member (one `Rc` for a whole room).
+    Send(MemberId, Rc<Message>),
     /// The member asked to leave (`/quit`): close its connection once what
     /// was sent to it is delivered. It is no longer in the chat.
     Close(MemberId),
@@ -67,7 +78,7 @@ pub enum Departure {
 struct Member {
     /// Its name, unique in the chat.
     name: String,
-    /// The room it is in, by its key in `ChatState::rooms` ([`name_key`]).
+    /// The room it is in, by key ([`name_key`]).
     room: String,
     /// Its position in that room's member list, for removal in O(1).
     slot: usize,
@@ -76,7 +87,8 @@ struct Member {
 /// One room; it exists while it has members.
 #[derive(Debug)]
 struct Room {
-    /// Its name as it was spelled when it was created: how it is shown.
+    /// Its name as spelled by the member who created it: `/join Rust`
+    /// then `/join rust` is one room, shown as `Rust`.
     name: String,
     /// Who is in it, in no particular order.
     members: Vec<MemberId>,
@@ -90,16 +102,13 @@ pub struct ChatState {
     /// Name (in lower case, see [`name_key`]) to member, to keep names
     /// unique and find `/msg` recipients.
     names: HashMap<String, MemberId>,
-    /// The rooms with members, by name in lower case ([`name_key`]: rooms
-    /// ignore case, as names do): a `BTreeMap` so `/rooms` comes out sorted.
+    /// The rooms with members, by key ([`name_key`]: rooms ignore case
+    /// as names do); a `BTreeMap` so `/rooms` comes out sorted.
     rooms: BTreeMap<String, Room>,
     /// Guest numbers handed out so far (`guest-N` counts up per run).
     guests: u64,
     /// `--max-line`, for the error message that names it.
     max_line: usize,
-    /// Where lines are formatted before they are frozen into an `Rc`;
-    /// reused, so formatting does not allocate.
-    scratch: Vec<u8>,
 }
 
 impl ChatState {
@@ -111,7 +120,6 @@ impl ChatState {
             rooms: BTreeMap::new(),
             guests: 0,
             max_line,
-            scratch: Vec::new(),
         }
     }
 
@@ -130,7 +138,7 @@ impl ChatState {
         self.members.get(id.index()).map(|m| m.name.as_str())
     }
 
-    /// The room a member is in, while it is in the chat.
+    /// The room a member is in, while it is in the chat, as it is shown.
     pub fn room(&self, id: MemberId) -> Option<&str> {
         let member = self.members.get(id.index())?;
         self.rooms.get(&member.room).map(|room| room.name.as_str())
@@ -156,37 +164,33 @@ impl ChatState {
         });
         self.names.insert(name_key(&name), id);
         self.enter(id, LOBBY);
-        let welcome = format(
-            &mut self.scratch,
-            format_args!("* welcome {name}, you are in #{LOBBY}"),
-        );
-        out.push(Action::Send(id, welcome));
-        let joined = format(&mut self.scratch, format_args!("* {name} joined"));
-        tell_room(&self.rooms, LOBBY, Some(id), joined, out);
+        let welcome = format!("welcome {name}, you are in #{LOBBY}");
+        out.push(Action::Send(id, Rc::new(Message::Notice(welcome))));
+        let joined = Message::Notice(format!("{name} joined"));
+        tell_room(&self.rooms, &name_key(LOBBY), Some(id), joined, out);
         id
     }
 
-    /// A member sent a frame (a line, or the reason one was dropped).
+    /// A member that reads lines sent a frame (a line, or the reason one
+    /// was dropped): the command it is, carried out, with the reply sent
+    /// back as lines.
     pub fn input(&mut self, id: MemberId, frame: Frame<'_>, out: &mut Vec<Action>) {
-        if !self.members.contains(id.index()) {
-            return;
-        }
-        match frame {
-            Frame::Line(line) if line.chars().any(is_hidden_control) => {
-                // Terminal escapes and bells would act on everyone's screen;
-                // they are shown as U+FFFD instead.
-                let shown: String = line
-                    .chars()
-                    .map(|c| if is_hidden_control(c) { '\u{FFFD}' } else { c })
-                    .collect();
-                self.command(id, Command::parse(&shown), out)
-            }
+        let reply = match frame {
             Frame::Line(line) => self.command(id, Command::parse(line), out),
             Frame::TooLong => {
-                let max = self.max_line;
-                self.reply(id, format_args!("! line too long (max {max} bytes)"), out);
+                Reply::Refused(format!("line too long (max {} bytes)", self.max_line))
             }
-            Frame::InvalidUtf8 => self.reply(id, format_args!("! invalid UTF-8"), out),
+            Frame::InvalidUtf8 => Reply::Refused("invalid UTF-8".to_string()),
+            Frame::Garbled => Reply::Refused(GARBLED.to_string()),
+        };
+        if !self.members.contains(id.index()) && reply != Reply::Bye {
+            return;
+        }
+        for message in reply.messages() {
+            out.push(Action::Send(id, Rc::new(message)));
+        }
+        if reply == Reply::Bye {
+            out.push(Action::Close(id));
         }
     }
 
@@ -197,93 +201,147 @@ impl ChatState {
         }
         match why {
             Departure::Disconnected => {}
-            Departure::Idle => self.reply(id, format_args!("! idle timeout"), out),
+            Departure::Idle => {
+                let notice = Message::Error("idle timeout".to_string());
+                out.push(Action::Send(id, Rc::new(notice)));
+            }
         }
         self.remove(id, out);
     }
 
-    /// The server is shutting down: every member is told, then the chat is
-    /// emptied at once (nobody is told who left: everybody is leaving).
-    pub fn shut_down(&mut self, out: &mut Vec<Action>) {
-        let notice = format(&mut self.scratch, format_args!("* server shutting down"));
-        for (index, _) in &self.members {
-            out.push(Action::Send(MemberId(index as u32), notice.clone()));
+    /// The server is shutting down: each of `members` is told, then taken
+    /// out of the chat at once (nobody is told who left: everybody is
+    /// leaving). With several workers each tells its own members.
+    pub fn shut_down(&mut self, members: &[MemberId], out: &mut Vec<Action>) {
+        let notice = Rc::new(Message::Notice("server shutting down".to_string()));
+        for &id in members {
+            if self.members.contains(id.index()) {
+                out.push(Action::Send(id, notice.clone()));
+                self.exit(id);
+                let member = self.members.remove(id.index());
+                self.names.remove(&name_key(&member.name));
+            }
         }
-        self.members.clear();
-        self.names.clear();
-        self.rooms.clear();
     }
 
-    /// One parsed line: the whole chat table, one arm each.
-    fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) {
-        let me = &self.members[id.index()];
+    /// The member in slot `index`, if there is one.
+    pub fn member_at(&self, index: usize) -> Option<MemberId> {
+        self.members
+            .contains(index)
+            .then_some(MemberId(index as u32))
+    }
+
+    /// Every member.
+    pub fn all_members(&self) -> Vec<MemberId> {
+        self.members
+            .iter()
+            .map(|(index, _)| MemberId(index as u32))
+            .collect()
+    }
+
+    /// Carries out one command of member `id`: the whole chat table, one
+    /// arm each. Text others will read has what would act on their
+    /// screens (control characters, bidi overrides, line separators) shown
+    /// as U+FFFD here, whatever transport it came on (a Socket.IO message
+    /// may hold a `\n`, which would forge a line for a TCP reader). What
+    /// others are told goes into `out`; what the sender is answered is
+    /// returned, for its transport to render (`/quit` also takes the
+    /// member out of the chat).
+    pub fn command(&mut self, id: MemberId, command: Command<'_>, out: &mut Vec<Action>) -> Reply {
+        let Some(me) = self.members.get(id.index()) else {
+            return Reply::Silent;
+        };
+        let (name, room) = (me.name.clone(), me.room.clone());
         match command {
-            Command::Empty => {}
+            Command::Empty => Reply::Silent,
             Command::Say(text) => {
-                let line = format(&mut self.scratch, format_args!("{}: {text}", me.name));
-                tell_room(&self.rooms, &me.room, Some(id), line, out);
+                let from = name;
+                let text = shown(text).into_owned();
+                tell_room(
+                    &self.rooms,
+                    &room,
+                    Some(id),
+                    Message::Chat { from, text },
+                    out,
+                );
+                Reply::Ok
             }
             Command::Me(action) => {
-                let line = format(&mut self.scratch, format_args!("* {} {action}", me.name));
-                tell_room(&self.rooms, &me.room, Some(id), line, out);
+                let action = shown(action);
+                // `* NAME ACTION`, as IRC shows it, unless ACTION would
+                // read as the server's own words about NAME (`/me left`,
+                // `/me is now admin`): then `* NAME *ACTION*`. No server
+                // notice ends with `*` (names cannot contain one), so such
+                // an action cannot pass for a departure or a rename.
+                let notice = if reads_like_a_notice(&action) {
+                    Message::Notice(format!("{name} *{action}*"))
+                } else {
+                    Message::Notice(format!("{name} {action}"))
+                };
+                tell_room(&self.rooms, &room, Some(id), notice, out);
+                Reply::Ok
             }
-            Command::Nick(name) => self.nick(id, name, out),
+            Command::Nick(new) => self.nick(id, new, out),
             Command::Msg { to, text } => match self.names.get(&name_key(to)) {
                 Some(&target) => {
-                    let line = format(
-                        &mut self.scratch,
-                        format_args!("[private] {}: {text}", me.name),
-                    );
-                    out.push(Action::Send(target, line));
+                    let text = shown(text).into_owned();
+                    let private = Message::Private { from: name, text };
+                    out.push(Action::Send(target, Rc::new(private)));
+                    Reply::Ok
                 }
-                None => self.reply(id, format_args!("! no such user {to}"), out),
+                None => Reply::Refused(format!("no such user {to}")),
             },
-            Command::Who => {
-                let room = &self.rooms[&me.room];
-                let mut names: Vec<&str> = room
-                    .members
-                    .iter()
-                    .map(|m| self.members[m.index()].name.as_str())
-                    .collect();
-                // Sorted as people read names: `alice, bob, Zed`.
-                names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), *name));
-                let line = format!("* in #{}: {}", room.name, names.join(", "));
-                self.reply(id, format_args!("{line}"), out);
-            }
-            Command::Join(room) => self.join_room(id, room, out),
-            Command::Rooms => {
-                let mut line = String::from("* rooms: ");
-                for (i, room) in self.rooms.values().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    let _ = write!(line, "{sep}{} ({})", room.name, room.members.len());
-                }
-                self.reply(id, format_args!("{line}"), out);
-            }
-            Command::Help => {
-                for help in HELP {
-                    self.reply(id, format_args!("* {help}"), out);
-                }
-            }
+            Command::Who => Reply::Who {
+                members: self.who(&room),
+                room: self.shown_room(&room),
+            },
+            Command::Join(new) => self.join_room(id, new, out),
+            // In key order: sorted as people read them.
+            Command::Rooms => Reply::Rooms(
+                self.rooms
+                    .values()
+                    .map(|room| (room.name.clone(), room.members.len()))
+                    .collect(),
+            ),
+            Command::Help => Reply::Help,
             Command::Quit => {
-                self.reply(id, format_args!("* bye"), out);
-                out.push(Action::Close(id));
                 self.remove(id, out);
+                Reply::Bye
             }
-            Command::Usage(usage) => self.reply(id, format_args!("! usage: {usage}"), out),
-            Command::Unknown(word) => {
-                self.reply(id, format_args!("! unknown command {word}"), out);
-            }
+            Command::Usage(usage) => Reply::Refused(format!("usage: {usage}")),
+            Command::Unknown(word) => Reply::Refused(format!("unknown command {word}")),
         }
+    }
+
+    /// The room keyed `key` as it is shown (as its creator spelled it).
+    fn shown_room(&self, key: &str) -> String {
+        self.rooms
+            .get(key)
+            .map_or_else(|| key.to_string(), |room| room.name.clone())
+    }
+
+    /// The names in `room`, sorted as people read them: `alice, bob, Zed`.
+    fn who(&self, room: &str) -> Vec<String> {
+        let Some(room) = self.rooms.get(room) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = room
+            .members
+            .iter()
+            .map(|m| self.members[m.index()].name.clone())
+            .collect();
+        names.sort_unstable_by_key(|name| (name.to_ascii_lowercase(), name.clone()));
+        names
     }
 
     /// `/nick NAME`.
-    fn nick(&mut self, id: MemberId, name: &str, out: &mut Vec<Action>) {
+    fn nick(&mut self, id: MemberId, name: &str, out: &mut Vec<Action>) -> Reply {
         if !is_valid_name(name) {
-            return self.reply(id, format_args!("! invalid name"), out);
+            return Reply::Refused("invalid name".to_string());
         }
         let me = &self.members[id.index()];
         if me.name == name {
-            return self.reply(id, format_args!("* you are now {name}"), out);
+            return Reply::Named(name.to_string());
         }
         // Names are unique whatever their case (`ann` and `ANN` are one
         // person to a reader); a member may change the case of its own.
@@ -292,38 +350,34 @@ impl ChatState {
             .get(&name_key(name))
             .is_some_and(|&owner| owner != id)
         {
-            return self.reply(id, format_args!("! name {name} is taken"), out);
+            return Reply::Refused(format!("name {name} is taken"));
         }
         let (old, room) = (me.name.clone(), me.room.clone());
         self.names.remove(&name_key(&old));
         self.names.insert(name_key(name), id);
         self.members[id.index()].name = name.to_string();
-        self.reply(id, format_args!("* you are now {name}"), out);
-        let notice = format(&mut self.scratch, format_args!("* {old} is now {name}"));
+        let notice = Message::Notice(format!("{old} is now {name}"));
         tell_room(&self.rooms, &room, Some(id), notice, out);
+        Reply::Named(name.to_string())
     }
 
     /// `/join ROOM`.
-    fn join_room(&mut self, id: MemberId, room: &str, out: &mut Vec<Action>) {
+    fn join_room(&mut self, id: MemberId, room: &str, out: &mut Vec<Action>) -> Reply {
         if !is_valid_name(room) {
-            return self.reply(id, format_args!("! invalid room name"), out);
+            return Reply::Refused("invalid room name".to_string());
         }
         let me = &self.members[id.index()];
-        // Rooms ignore case: `/join RUST` from #rust moves nobody.
         let key = name_key(room);
         if me.room != key {
             let (name, old) = (me.name.clone(), me.room.clone());
             self.exit(id);
-            let left = format(&mut self.scratch, format_args!("* {name} left"));
+            let left = Message::Notice(format!("{name} left"));
             tell_room(&self.rooms, &old, None, left, out);
             self.enter(id, room);
-            let joined = format(&mut self.scratch, format_args!("* {name} joined"));
+            let joined = Message::Notice(format!("{name} joined"));
             tell_room(&self.rooms, &key, Some(id), joined, out);
         }
-        // Shown as the room was spelled when it was created.
-        let shown = self.rooms.get(&key).map_or(room, |r| r.name.as_str());
-        let line = format(&mut self.scratch, format_args!("* you are in #{shown}"));
-        out.push(Action::Send(id, line));
+        Reply::Entered(self.shown_room(&key))
     }
 
     /// Takes a member out of the chat and tells its room.
@@ -332,23 +386,26 @@ impl ChatState {
         self.exit(id);
         let member = self.members.remove(id.index());
         self.names.remove(&name_key(&member.name));
-        let left = format(&mut self.scratch, format_args!("* {} left", member.name));
+        let left = Message::Notice(format!("{} left", member.name));
         tell_room(&self.rooms, &room, None, left, out);
     }
 
-    /// Puts a member into `room`, creating the room if needed. Rooms are
-    /// keyed by [`name_key`], so `a` and `A` are one room; keyed by the name
-    /// as typed, they were two (found by the `chat` fuzz target).
+    /// Puts a member into `room` (whatever its case), creating the room,
+    /// spelled so, if needed.
     fn enter(&mut self, id: MemberId, room: &str) {
         let key = name_key(room);
-        let entry = self.rooms.entry(key.clone()).or_insert_with(|| Room {
-            name: room.to_string(),
-            members: Vec::new(),
-        });
-        entry.members.push(id);
+        let members = &mut self
+            .rooms
+            .entry(key.clone())
+            .or_insert_with(|| Room {
+                name: room.to_string(),
+                members: Vec::new(),
+            })
+            .members;
+        members.push(id);
         let me = &mut self.members[id.index()];
-        me.slot = entry.members.len() - 1;
         me.room = key;
+        me.slot = members.len() - 1;
     }
 
     /// Takes a member out of its room, dropping the room if it empties.
@@ -368,52 +425,40 @@ impl ChatState {
             self.members[moved.index()].slot = slot;
         }
     }
-
-    /// One line to one member.
-    fn reply(&mut self, id: MemberId, args: fmt::Arguments<'_>, out: &mut Vec<Action>) {
-        let line = format(&mut self.scratch, args);
-        out.push(Action::Send(id, line));
-    }
 }
 
-/// One line, shared, to everyone in the room keyed `room` but `except`.
+/// One message, shared, to everyone in the room keyed `room` but `except`.
 fn tell_room(
     rooms: &BTreeMap<String, Room>,
     room: &str,
     except: Option<MemberId>,
-    line: Rc<[u8]>,
+    message: Message,
     out: &mut Vec<Action>,
 ) {
     let Some(room) = rooms.get(room) else {
         return;
     };
+    let message = Rc::new(message);
     out.reserve(room.members.len());
     for &member in &room.members {
         if Some(member) != except {
-            out.push(Action::Send(member, Rc::clone(&line)));
+            out.push(Action::Send(member, Rc::clone(&message)));
         }
     }
 }
 
-/// Formats one line into `scratch`, adds its `\n`, and freezes it into a
-/// shared buffer: one allocation, however many members it then goes to.
-fn format(scratch: &mut Vec<u8>, args: fmt::Arguments<'_>) -> Rc<[u8]> {
-    scratch.clear();
-    // Writing into a Vec cannot fail.
-    let _ = std::io::Write::write_fmt(scratch, args);
-    scratch.push(b'\n');
-    Rc::from(&scratch[..])
+/// The key a name or a room is unique under: they differ only if they
+/// Whether an action's words are the server's own about a member: `left`,
+/// `joined`, `is now NAME` (whatever their case or spacing).
+fn reads_like_a_notice(action: &str) -> bool {
+    let words = action.split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = words.to_lowercase();
+    words == "left" || words == "joined" || words.starts_with("is now")
 }
 
-/// The key a name (or a room) is unique under: names differ only if they
-/// differ in more than ASCII case (names are ASCII by the name rules).
+/// differ in more than ASCII case (both are ASCII by the name rules).
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
-}
-
-/// Control characters other than tab, which a terminal would act on.
-fn is_hidden_control(c: char) -> bool {
-    c.is_control() && c != '\t'
 }
 
 #[cfg(test)]

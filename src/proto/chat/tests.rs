@@ -1,5 +1,5 @@
-//! The chat state machine driven by plain calls: one test per row of the chat table in `docs/reference.md`
-//! section 4's table at least, no sockets, no clock.
+//! The chat state machine driven by plain calls: one test per row of the
+//! chat table in `docs/reference.md` at least, no sockets, no clock.
 
 use std::collections::HashMap;
 
@@ -45,13 +45,10 @@ impl Harness {
         let mut heard = Heard::default();
         for action in self.actions.drain(..) {
             match action {
-                Action::Send(id, line) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let Some(text) = text.strip_suffix('\n') else {
-                        panic!("a line without its \\n: {text:?}");
-                    };
+                Action::Send(id, message) => {
+                    let text = message.line();
                     assert!(!text.contains('\n'), "one line per action: {text:?}");
-                    heard.lines.entry(id).or_default().push(text.to_string());
+                    heard.lines.entry(id).or_default().push(text);
                 }
                 Action::Close(id) => heard.closed.push(id),
             }
@@ -360,7 +357,8 @@ fn shutdown_tells_everyone_and_empties_the_chat() {
     let mut h = Harness::new();
     let (a, b) = (h.member(), h.member());
     h.send(b, "/join rust");
-    h.chat.shut_down(&mut h.actions);
+    let everyone = h.chat.all_members();
+    h.chat.shut_down(&everyone, &mut h.actions);
     let heard = h.heard();
     assert_eq!(heard.to(a), ["* server shutting down"]);
     assert_eq!(heard.to(b), ["* server shutting down"]);
@@ -448,4 +446,165 @@ fn control_characters_do_not_reach_other_terminals() {
     let reader = h.member();
     let heard = h.send(sender, "\u{1b}[2Jhi\u{7}\tthere");
     assert_eq!(heard.to(reader), ["guest-1: \u{FFFD}[2Jhi\u{FFFD}\tthere"]);
+}
+
+#[test]
+fn commands_answer_their_sender_with_a_structured_reply() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    h.chat.command(b, Command::Nick("bob"), &mut h.actions);
+    h.heard();
+    assert_eq!(
+        h.chat.command(a, Command::Nick("alice"), &mut h.actions),
+        Reply::Named("alice".into())
+    );
+    assert_eq!(h.heard().to(b), ["* guest-1 is now alice"]);
+    assert_eq!(
+        h.chat.command(a, Command::Nick("BOB"), &mut h.actions),
+        Reply::Refused("name BOB is taken".into())
+    );
+    assert_eq!(
+        h.chat.command(a, Command::Who, &mut h.actions),
+        Reply::Who {
+            room: "lobby".into(),
+            members: vec!["alice".into(), "bob".into()]
+        }
+    );
+    assert_eq!(
+        h.chat.command(a, Command::Say("hi"), &mut h.actions),
+        Reply::Ok
+    );
+    assert_eq!(h.heard().to(b), ["alice: hi"]);
+    assert_eq!(
+        h.chat.command(
+            a,
+            Command::Msg {
+                to: "nobody",
+                text: "x"
+            },
+            &mut h.actions
+        ),
+        Reply::Refused("no such user nobody".into())
+    );
+    assert!(
+        h.heard().to(a).is_empty(),
+        "the reply is returned, not sent"
+    );
+}
+
+#[test]
+fn an_action_cannot_pass_for_a_departure_or_a_rename() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    let acted = h.send(a, "/me left").to(b).concat();
+    let acted_rename = h.send(a, "/me is now admin").to(b).concat();
+    let departed = h.leave(a, Departure::Disconnected).to(b).concat();
+    assert_eq!(acted, "* guest-1 *left*");
+    assert_eq!(acted_rename, "* guest-1 *is now admin*");
+    assert_eq!(departed, "* guest-1 left");
+    // The rule a reader (or a script) can use: a `* ` line that ends
+    // with `*` is an action; no notice does. Every kind of notice, as its
+    // subject and as the room hear it:
+    let mut notices = Vec::new();
+    let mut keep = |heard: Heard| {
+        notices.extend(heard.lines.into_values().flatten());
+    };
+    let (c, heard) = h.join();
+    keep(heard);
+    for command in [
+        "/help",
+        "/who",
+        "/rooms",
+        "/nick server",
+        "/join Rust",
+        "/join lobby",
+        "/quit",
+    ] {
+        keep(h.send(c, command));
+    }
+    let d = h.member();
+    keep(h.leave(d, Departure::Idle));
+    h.member();
+    let everyone = h.chat.all_members();
+    h.chat.shut_down(&everyone, &mut h.actions);
+    keep(h.heard());
+    assert!(notices.len() > 15, "{notices:?}");
+    for notice in &notices {
+        assert!(!notice.ends_with('*'), "{notice:?} would read as an action");
+    }
+}
+
+#[test]
+fn rooms_ignore_case_and_keep_their_first_spelling() {
+    let mut h = Harness::new();
+    let (a, b, c) = (h.member(), h.member(), h.member());
+    assert_eq!(h.send(a, "/join Rust").to(a), ["* you are in #Rust"]);
+    let heard = h.send(b, "/join rust");
+    assert_eq!(heard.to(b), ["* you are in #Rust"]);
+    assert_eq!(heard.to(a), ["* guest-2 joined"], "one room, not two");
+    assert_eq!(h.chat.room(b), Some("Rust"));
+    // Joining the room one is in, in another case, moves nobody.
+    let heard = h.send(a, "/join RUST");
+    assert_eq!(heard.to(a), ["* you are in #Rust"]);
+    assert_eq!(heard.recipients(), 1);
+    assert_eq!(h.send(b, "/who").to(b), ["* in #Rust: guest-1, guest-2"]);
+    h.send(c, "/join LOBBY");
+    assert_eq!(
+        h.send(c, "/rooms").to(c),
+        ["* rooms: lobby (1), Rust (2)"],
+        "sorted as read, whatever the case"
+    );
+    // Once empty it is gone, and the next to create it spells it anew.
+    h.send(a, "/join lobby");
+    h.send(b, "/join lobby");
+    assert_eq!(h.send(a, "/join rUST").to(a), ["* you are in #rUST"]);
+}
+
+#[test]
+fn bidi_overrides_and_separators_do_not_reach_other_screens() {
+    let mut h = Harness::new();
+    let sender = h.member();
+    let reader = h.member();
+    for hidden in [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+        '\u{2068}', '\u{2069}', '\u{2028}', '\u{2029}',
+    ] {
+        let heard = h.send(sender, &format!("a{hidden}b"));
+        assert_eq!(
+            heard.to(reader),
+            ["guest-1: a\u{FFFD}b"],
+            "U+{:04X}",
+            hidden as u32
+        );
+    }
+    // In every kind of line: actions and private messages too.
+    let heard = h.send(sender, "/me \u{202E}sevaw");
+    assert_eq!(heard.to(reader), ["* guest-1 \u{FFFD}sevaw"]);
+    let heard = h.send(sender, "/msg guest-2 x\u{2028}* guest-1 left");
+    assert_eq!(
+        heard.to(reader),
+        ["[private] guest-1: x\u{FFFD}* guest-1 left"]
+    );
+    // Other marks that only shape text, like the zero-width joiner of
+    // emoji sequences, are left alone.
+    let heard = h.send(
+        sender,
+        "\u{1F469}\u{200D}\u{1F4BB} \u{05E9}\u{05DC}\u{05D5}\u{05DD}",
+    );
+    assert_eq!(
+        heard.to(reader),
+        ["guest-1: \u{1F469}\u{200D}\u{1F4BB} \u{05E9}\u{05DC}\u{05D5}\u{05DD}"]
+    );
+}
+
+#[test]
+fn a_garbled_line_is_dropped_and_its_sender_told_why() {
+    let mut h = Harness::new();
+    let (a, b) = (h.member(), h.member());
+    let heard = h.frame(a, Frame::Garbled);
+    assert_eq!(heard.to(a), [format!("! {GARBLED}")]);
+    assert!(heard.to(b).is_empty());
+    h.leave(a, Departure::Disconnected);
+    let heard = h.frame(a, Frame::Garbled);
+    assert_eq!(heard.recipients(), 0, "a member gone is told nothing");
 }

@@ -15,22 +15,26 @@ use log::debug;
 
 use super::date::DateCache;
 use super::request::{self, Method, Request, RequestError, Version};
-use super::response::{write_stats_json, Connection, Response, Status, CONTINUE};
-use crate::event_loop::Stats;
+use super::response::{write_stats_json, Connection, Response, StatsView, Status, CONTINUE};
 
 /// The body of `GET /`.
 const HELLO: &[u8] = b"Hello, World!";
 
-/// Where one connection is between requests.
+/// Where one connection is between requests. Each state is also what
+/// the connection waits for, and so which timeout bounds it (`mod.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
-    /// Waiting for a request head. While one has begun but not ended,
-    /// `scanned` says how many of its bytes were already searched for its
-    /// end (0: no head has begun).
+    /// A new connection's first request, or a later one whose first byte
+    /// (an empty line counts) has arrived, until its head ends.
+    /// `scanned` says how many bytes of the head, empty lines aside, were
+    /// already searched for its end.
     ReadingHead {
         /// Bytes of the unfinished head already searched.
         scanned: usize,
     },
+    /// Keep-alive: every request so far is answered and its body read,
+    /// and no byte of the next one has arrived.
+    Idle,
     /// A request was answered; `left` bytes of its body are still to be
     /// read and dropped before the next head starts.
     DiscardingBody {
@@ -42,20 +46,16 @@ pub enum ConnState {
 }
 
 impl ConnState {
-    /// Ready for a fresh head.
+    /// A new connection, or a next request whose first byte just came:
+    /// waiting for a head, none of it searched yet.
     pub const FRESH: ConnState = ConnState::ReadingHead { scanned: 0 };
-
-    /// Whether a head has begun and not ended (what `--header-timeout`
-    /// bounds).
-    pub fn head_unfinished(self) -> bool {
-        matches!(self, ConnState::ReadingHead { scanned } if scanned > 0)
-    }
 }
 
 impl fmt::Display for ConnState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ConnState::ReadingHead { .. } => "ReadingHead",
+            ConnState::Idle => "Idle",
             ConnState::DiscardingBody { .. } => "DiscardingBody",
             ConnState::Closing => "Closing",
         })
@@ -135,20 +135,26 @@ impl Responder {
         &mut self,
         state: &mut ConnState,
         input: &[u8],
-        stats: &Stats,
+        stats: StatsView<'_>,
     ) -> (usize, Next) {
         let mut used = 0;
         loop {
             let rest = &input[used..];
             let step = match *state {
                 ConnState::Closing => Step::Close,
+                ConnState::Idle if rest.is_empty() => Step::Wait(0),
+                ConnState::Idle => {
+                    // A byte of the next request: its head has begun.
+                    *state = ConnState::FRESH;
+                    Step::Continue(0)
+                }
                 ConnState::DiscardingBody { left } => {
                     let take = left.min(rest.len() as u64);
                     if take < left {
                         *state = ConnState::DiscardingBody { left: left - take };
                         Step::Wait(take as usize)
                     } else {
-                        *state = ConnState::FRESH;
+                        *state = ConnState::Idle;
                         Step::Continue(take as usize)
                     }
                 }
@@ -171,7 +177,7 @@ impl Responder {
         state: &mut ConnState,
         rest: &[u8],
         scanned: usize,
-        stats: &Stats,
+        stats: StatsView<'_>,
     ) -> Step {
         // Empty lines before a request line are ignored (RFC 9112 section
         // 2.2; some clients send one after a body), not kept as the start
@@ -193,7 +199,7 @@ impl Responder {
                     return Step::Close;
                 }
                 *state = match req.body_len {
-                    0 => ConnState::FRESH,
+                    0 => ConnState::Idle,
                     left => ConnState::DiscardingBody { left },
                 };
                 Step::Continue(blank + req.head_len)
@@ -220,7 +226,7 @@ impl Responder {
 
     /// Appends the answer to one request; says whether the connection
     /// stays open after it.
-    fn answer(&mut self, req: &Request, stats: &Stats) -> Next {
+    fn answer(&mut self, req: &Request, stats: StatsView<'_>) -> Next {
         self.requests += 1;
         let (next, connection) = match (req.keep_alive, req.version) {
             (true, Version::Http11) => (Next::KeepOpen, Connection::Default),

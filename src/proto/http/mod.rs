@@ -9,8 +9,10 @@
 //! * `exchange.rs`: a connection's bytes in, the batch of answers out;
 //! * `request.rs`: a request head, parsed by `httparse`, reduced to what
 //!   decides the answer and the connection's fate;
+//! * `target.rs`: the request target and the `Host` check;
 //! * `response.rs`: responses appended to one shared buffer;
-//! * `date.rs`: the `Date` header, formatted once a second.
+//! * `date.rs`: the `Date` header, formatted once a second;
+//! * `timeouts.rs`: which timeout bounds each state, from when.
 //!
 //! ## One read, one write
 //!
@@ -26,40 +28,67 @@
 //! ## Per connection
 //!
 //! ```text
-//!            +-----------------------------+
-//!            v                             | body read
-//!   --> ReadingHead --head, with body--> DiscardingBody
-//!          |  ^   \
-//!          +--+    \--error / Connection: close / header timeout--> Closing
-//!    head without body
+//!             +------------------ head without body -------------------+
+//!             |                                                        v
+//!   accept -> ReadingHead --head with body--> DiscardingBody --body--> Idle
+//!             ^  |                                                     |
+//!             |  +--error / Connection: close--> Closing               |
+//!             +--------------- first byte of the next request ---------+
 //! ```
 //!
-//! A slow client (slowloris) costs only its own slot: its unfinished head
-//! waits in the loop's pending input, bounded by 8 KiB, and a protocol
-//! timer closes it with `408` if the head is not complete within
-//! `--header-timeout`.
+//! Any state but `Closing` goes to `Closing` when its timeout runs out.
+//!
+//! ## Timeouts: no client holds a slot for free
+//!
+//! Every state but `Closing` waits for the client, and each wait is
+//! bounded (`timeouts.rs` has the table and the reasons): a head must end
+//! within `--header-timeout` of the accept or of its first byte, a body
+//! must not stall for as long (`408` and close, for both), and an idle
+//! keep-alive connection is closed quietly after `--keepalive-timeout`.
+//! So a silent, slow or idle client holds its slot for a bounded time, and
+//! one that opens thousands of connections and sends nothing loses them
+//! all within `--header-timeout`.
+//!
+//! The timers cost nearly nothing per request. A connection keeps its
+//! deadline as a plain `Instant`, updated by each read, and owns at most
+//! one loop timer ([`HttpTimer::Deadline`]). A deadline that moves later
+//! (each keep-alive request pushes it 75 s on) does not touch the timer:
+//! when the timer fires early it finds the deadline moved and re-arms
+//! for it. Only a deadline that moves *earlier* (a head begun on a
+//! connection idle under a longer keep-alive timeout) re-arms at once.
+//! So a benchmark's request costs one `Instant` store, not a timer
+//! removal and insertion, which is how the loop's own `--idle-timeout`
+//! works too.
+//!
+//! A slowloris client costs only its own slot, then: its unfinished head
+//! waits in the loop's pending input, bounded by 8 KiB, until the header
+//! timeout ends it.
 
 pub mod date;
 pub mod exchange;
 pub mod request;
 pub mod response;
+pub mod target;
+pub mod timeouts;
 
-use std::time::{Duration, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use log::{debug, trace};
 
-use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Overflow, Protocol, TimerId};
+use crate::event_loop::{CloseReason, ConnId, ConnMap, Io, Origin, Overflow, Protocol, TimerId};
 use date::DateCache;
 use exchange::{ConnState, Next, Responder};
-use response::Status;
+use response::{StatsView, Status, REFUSAL};
+use timeouts::{Expiry, Timeouts};
 
 /// HTTP's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HttpTimer {
     /// Refresh the `Date` header: the next second has begun.
     Date,
-    /// This connection's request head did not end within `--header-timeout`.
-    Header(ConnId),
+    /// This connection's deadline may have passed (it may also have moved
+    /// later since the timer was set: then the timer is set again).
+    Deadline(ConnId),
 }
 
 /// The loop's interface, as HTTP sees it.
@@ -68,14 +97,17 @@ type HttpIo = Io<HttpTimer>;
 /// One connection, as HTTP keeps it.
 #[derive(Debug)]
 struct HttpConn {
-    /// Where it is between requests.
+    /// Where it is between requests, and so what it waits for.
     state: ConnState,
-    /// The `--header-timeout` timer, armed while a head is unfinished.
-    header_timer: Option<TimerId>,
+    /// When the present wait runs out (`None`: never).
+    deadline: Option<Instant>,
+    /// The connection's one timer: due no later than `deadline`, often
+    /// before it (see "Timeouts" above).
+    timer: Option<TimerId>,
 }
 
 /// The HTTP/1.1 protocol: per-connection state, the responder, and the
-/// `Date` timer.
+/// timers.
 #[derive(Debug)]
 pub struct Http {
     /// Per-connection state.
@@ -85,19 +117,18 @@ pub struct Http {
     /// Whether the once-a-second `Date` timer is armed. It runs only while
     /// connections are open, so an idle server sleeps in `poll`.
     date_ticking: bool,
-    /// `--header-timeout`: how long a begun head may take to end.
-    header_timeout: Option<Duration>,
+    /// `--header-timeout` and `--keepalive-timeout`.
+    timeouts: Timeouts,
 }
 
 impl Http {
-    /// The protocol, closing heads unfinished after `header_timeout`
-    /// (`None`: never).
-    pub fn new(header_timeout: Option<Duration>) -> Http {
+    /// The protocol, bounding each connection's waits by `timeouts`.
+    pub fn new(timeouts: Timeouts) -> Http {
         Http {
             conns: ConnMap::new(),
             responder: Responder::new(SystemTime::now()),
             date_ticking: false,
-            header_timeout,
+            timeouts,
         }
     }
 
@@ -112,24 +143,25 @@ impl Http {
         }
     }
 
-    /// Arms the header timer while a head is unfinished, and disarms it
-    /// once the head has ended (or the connection is closing).
-    fn watch_head(&mut self, io: &mut HttpIo, id: ConnId) {
+    /// Sets the connection's deadline, and makes sure a timer is due no
+    /// later. A timer due earlier is left alone: when it fires it re-arms
+    /// for the deadline. With no deadline, a timer left armed fires once
+    /// and does nothing.
+    fn set_deadline(&mut self, io: &mut HttpIo, id: ConnId, deadline: Option<Instant>) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        match (conn.state.head_unfinished(), conn.header_timer) {
-            (true, None) => {
-                conn.header_timer = self
-                    .header_timeout
-                    .map(|after| io.set_timer(after, HttpTimer::Header(id)));
-            }
-            (false, Some(timer)) => {
-                io.cancel_timer(timer);
-                conn.header_timer = None;
-            }
-            (true, Some(_)) | (false, None) => {}
+        conn.deadline = deadline;
+        let Some(deadline) = deadline else {
+            return;
+        };
+        match conn.timer {
+            Some(timer) if timer.deadline() <= deadline => return,
+            Some(timer) => io.cancel_timer(timer),
+            None => {}
         }
+        let after = deadline.saturating_duration_since(io.now());
+        conn.timer = Some(io.set_timer(after, HttpTimer::Deadline(id)));
     }
 
     /// Sends what the responder holds and, for [`Next::Close`], closes.
@@ -151,20 +183,41 @@ impl Http {
         self.date_ticking = true;
     }
 
-    /// A connection's header timeout fired: its head is still unfinished
-    /// (a head that ended cancelled the timer).
-    fn header_timeout(&mut self, io: &mut HttpIo, id: ConnId) {
+    /// A connection's timer fired: re-arm it if the deadline moved on,
+    /// else end the wait the connection is in.
+    fn deadline_timer(&mut self, io: &mut HttpIo, id: ConnId) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        conn.header_timer = None;
-        let ConnState::ReadingHead { scanned } = conn.state else {
+        conn.timer = None;
+        match conn.deadline {
+            None => {}
+            Some(deadline) if deadline > io.now() => self.set_deadline(io, id, Some(deadline)),
+            Some(_) => self.expire(io, id),
+        }
+    }
+
+    /// The connection's deadline passed: answer `408` and close, or close
+    /// an idle keep-alive connection without a word.
+    fn expire(&mut self, io: &mut HttpIo, id: ConnId) {
+        let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        debug!("conn={id} head unfinished after {scanned} B: header timeout");
-        self.set_state(id, ConnState::Closing);
-        self.responder.write_error(Status::RequestTimeout);
-        self.finish_batch(io, id, Next::Close);
+        conn.deadline = None;
+        match timeouts::expiry(conn.state) {
+            Expiry::RequestTimeout(why) => {
+                debug!("conn={id} {why}: 408");
+                self.set_state(id, ConnState::Closing);
+                self.responder.write_error(Status::RequestTimeout);
+                self.finish_batch(io, id, Next::Close);
+            }
+            Expiry::CloseQuietly => {
+                debug!("conn={id} keep-alive timeout");
+                self.set_state(id, ConnState::Closing);
+                io.close(id, CloseReason::IdleTimeout);
+            }
+            Expiry::Nothing => {}
+        }
     }
 }
 
@@ -178,30 +231,48 @@ impl Protocol for Http {
     fn on_open(&mut self, io: &mut HttpIo, id: ConnId) {
         let conn = HttpConn {
             state: ConnState::FRESH,
-            header_timer: None,
+            deadline: None,
+            timer: None,
         };
         self.conns.insert(id, conn);
+        self.set_deadline(io, id, self.timeouts.on_open(io.now()));
         if !self.date_ticking {
             self.tick(io);
         }
     }
 
     fn on_input(&mut self, io: &mut HttpIo, id: ConnId, input: &[u8]) -> usize {
-        let Some(mut state) = self.conns.get(id).map(|conn| conn.state) else {
+        let Some((before, deadline)) = self.conns.get(id).map(|c| (c.state, c.deadline)) else {
             // Not ours (cannot happen: on_open always runs first).
             return input.len();
         };
-        let (used, next) = self.responder.answer_all(&mut state, input, io.stats());
+        let mut state = before;
+        let answered_before = self.responder.requests;
+        let view = match io.board() {
+            Some((board, _)) => StatsView::Workers(board),
+            None => StatsView::Loop(io.stats()),
+        };
+        let (used, next) = self.responder.answer_all(&mut state, input, view);
+        let answered = self.responder.requests - answered_before;
+        io.count_requests(answered);
         self.set_state(id, state);
-        self.watch_head(io, id);
+        let deadline = self
+            .timeouts
+            .after_input(deadline, before, state, answered, io.now());
+        self.set_deadline(io, id, deadline);
         self.finish_batch(io, id, next);
         used
     }
 
     fn on_closed(&mut self, io: &mut HttpIo, id: ConnId, _reason: &CloseReason) {
-        if let Some(timer) = self.conns.remove(id).and_then(|conn| conn.header_timer) {
+        if let Some(timer) = self.conns.remove(id).and_then(|conn| conn.timer) {
             io.cancel_timer(timer);
         }
+    }
+
+    /// A complete `503` with `Connection: close` (see [`REFUSAL`]).
+    fn refusal(&self, _origin: Origin) -> &[u8] {
+        REFUSAL
     }
 
     fn on_timer(&mut self, io: &mut HttpIo, timer: HttpTimer) {
@@ -212,7 +283,7 @@ impl Protocol for Http {
                     self.tick(io);
                 }
             }
-            HttpTimer::Header(id) => self.header_timeout(io, id),
+            HttpTimer::Deadline(id) => self.deadline_timer(io, id),
         }
     }
 }

@@ -8,7 +8,10 @@
 //!
 //! * which headers matter here: `Connection` (keep-alive or close),
 //!   `Content-Length` and `Transfer-Encoding` (how long the body is),
-//!   `Host` (required by HTTP/1.1), `Expect: 100-continue`;
+//!   `Host` (required by HTTP/1.1, and checked: `target.rs`),
+//!   `Expect: 100-continue`;
+//! * where the request is for: its target, in origin or absolute form
+//!   (`target.rs`);
 //! * the limits: a head over [`MAX_HEAD`] bytes or [`MAX_HEADERS`] fields is
 //!   refused *before* it is all read, so a client cannot make the server
 //!   buffer without bound;
@@ -20,6 +23,8 @@
 
 use std::fmt;
 use std::mem::MaybeUninit;
+
+use super::target;
 
 /// Largest request head accepted, from the request line to the empty line
 /// that ends it: 8 KiB (`docs/reference.md`, "HTTP"; nginx's
@@ -133,8 +138,7 @@ pub fn parse(input: &[u8], scanned: usize) -> Result<Option<Request<'_>>, Reques
         "POST" => Method::Post,
         _ => return Err(RequestError::NotImplemented("method not implemented")),
     };
-    let target = req.path.unwrap_or_default();
-    let path = target.split_once('?').map_or(target, |(path, _)| path);
+    let path = target::path_of(req.path.unwrap_or_default()).map_err(RequestError::BadRequest)?;
 
     let mut fields = Fields::default();
     for header in req.headers.iter() {
@@ -143,6 +147,9 @@ pub fn parse(input: &[u8], scanned: usize) -> Result<Option<Request<'_>>, Reques
     if (version == Version::Http11 && fields.hosts != 1) || fields.hosts > 1 {
         // RFC 9112 section 3.2: exactly one Host in HTTP/1.1.
         return Err(RequestError::BadRequest("missing or repeated Host"));
+    }
+    if fields.invalid_host {
+        return Err(RequestError::BadRequest("invalid Host"));
     }
     if fields.transfer_encoding {
         return Err(RequestError::NotImplemented(
@@ -201,6 +208,7 @@ struct Fields {
     keep_alive: bool,
     expect_continue: bool,
     hosts: usize,
+    invalid_host: bool,
 }
 
 impl Fields {
@@ -222,6 +230,7 @@ impl Fields {
             }
         } else if name.eq_ignore_ascii_case("host") {
             self.hosts += 1;
+            self.invalid_host |= !target::is_valid_host(value);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             self.transfer_encoding = true;
         } else if name.eq_ignore_ascii_case("expect") {
@@ -306,6 +315,21 @@ mod tests {
     }
 
     #[test]
+    fn an_absolute_form_target_means_its_path() {
+        let req = complete(b"GET http://a:8080/stats?q HTTP/1.1\r\nHost: a:8080\r\n\r\n");
+        assert_eq!(req.path, "/stats");
+        assert_eq!(
+            complete(b"GET http://a HTTP/1.1\r\nHost: a\r\n\r\n").path,
+            "/"
+        );
+        // Still HTTP/1.1: the Host field is required all the same.
+        assert!(matches!(
+            error(b"GET http://a/ HTTP/1.1\r\n\r\n"),
+            RequestError::BadRequest(_)
+        ));
+    }
+
+    #[test]
     fn keep_alive_follows_the_version_and_connection_header() {
         let keep = |head: &[u8]| complete(head).keep_alive;
         assert!(!keep(b"GET / HTTP/1.0\r\n\r\n"));
@@ -344,6 +368,11 @@ mod tests {
             b"GET / HTTP/1.1\r\nBad Name: x\r\nHost: a\r\n\r\n",
             b"GET / HTTP/1.1\r\n\r\n",
             b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+            b"GET / HTTP/1.0\r\nHost: a@b\r\n\r\n",
+            b"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+            b"GET http://a b/ HTTP/1.1\r\nHost: a\r\n\r\n",
         ] {
             assert!(
                 matches!(error(bad), RequestError::BadRequest(_)),

@@ -13,7 +13,7 @@
 //! format is `Content-Length`.
 
 use super::date::IMF_FIXDATE_LEN;
-use crate::event_loop::Stats;
+use crate::event_loop::{Stats, StatsBoard};
 
 /// The `Server` header's value.
 pub const SERVER: &str = "reactor";
@@ -21,6 +21,20 @@ pub const SERVER: &str = "reactor";
 /// The interim answer to `Expect: 100-continue` (RFC 9110 section 10.1.1):
 /// "go on, send the body".
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The whole answer to a connection refused by `--max-conns`: a complete
+/// `503` that says it closes, so a client over the limit reads why instead
+/// of seeing a reset.
+///
+/// It has no `Date`: RFC 9110 section 6.6.1 requires one in `2xx`, `3xx`
+/// and `4xx` answers and leaves it optional in `1xx` and `5xx` ones. That
+/// lets the refusal be a constant, which is what the moment wants: the
+/// loop writes it once as it accepts and closes a connection that gets
+/// no state at all, when the server is at its limit, and a constant costs
+/// one write with nothing to format or keep up to date.
+pub const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nServer: reactor\r\n\
+Content-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\n\
+Service Unavailable\n";
 
 /// The status codes this server sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,20 +129,55 @@ impl Response<'_> {
     }
 }
 
-/// Writes the `GET /stats` body: the loop's counters and the protocol's
-/// request count as one JSON object (numbers only, so no escaping).
-pub fn write_stats_json(out: &mut Vec<u8>, stats: &Stats, requests: u64) {
-    let fields = [
+/// Whose counters `/stats` reports.
+#[derive(Debug, Clone, Copy)]
+pub enum StatsView<'a> {
+    /// The one loop's.
+    Loop(&'a Stats),
+    /// Every worker's (`--workers`): totals, and each worker's share.
+    Workers(&'a StatsBoard),
+}
+
+/// Appends `/stats`' body: one JSON object of counters, `requests` being
+/// this loop's `requests` when it is the only one; with several workers,
+/// the totals and a `workers` array with each one's counts.
+pub fn write_stats_json(out: &mut Vec<u8>, view: StatsView<'_>, requests: u64) {
+    let (total, requests) = match view {
+        StatsView::Loop(stats) => (*stats, requests),
+        StatsView::Workers(board) => (board.total(), board.total().requests),
+    };
+    out.push(b'{');
+    write_fields(out, &total, requests, true);
+    if let StatsView::Workers(board) = view {
+        out.extend_from_slice(b",\"workers\":[");
+        for n in 0..board.len() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let worker = board.get(n);
+            out.push(b'{');
+            write_fields(out, &worker, worker.requests, false);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// The counters as `"name":value` pairs; `all` adds the loop's turns and
+/// events to the connection and byte counts.
+fn write_fields(out: &mut Vec<u8>, stats: &Stats, requests: u64, all: bool) {
+    let mut fields = vec![
         ("accepted", stats.accepted),
         ("open", stats.open),
         ("refused", stats.refused),
         ("requests", requests),
         ("bytes_in", stats.bytes_in),
         ("bytes_out", stats.bytes_out),
-        ("turns", stats.turns),
-        ("events", stats.events),
     ];
-    out.push(b'{');
+    if all {
+        fields.extend([("turns", stats.turns), ("events", stats.events)]);
+    }
     for (i, (name, value)) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -138,7 +187,6 @@ pub fn write_stats_json(out: &mut Vec<u8>, stats: &Stats, requests: u64) {
         out.extend_from_slice(b"\":");
         push_decimal(out, value);
     }
-    out.extend_from_slice(b"}\n");
 }
 
 /// Appends `n` in decimal, without going through `fmt`.
@@ -199,6 +247,18 @@ mod tests {
     }
 
     #[test]
+    fn the_refusal_is_a_complete_closing_503() -> Result<(), std::str::Utf8Error> {
+        let refusal = std::str::from_utf8(REFUSAL)?;
+        let (head, body) = refusal.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+        assert!(head.contains("\r\nConnection: close"));
+        let length = format!("\r\nContent-Length: {}\r\n", body.len());
+        assert!(refusal.contains(&length), "{refusal:?}");
+        assert_eq!(body, "Service Unavailable\n");
+        Ok(())
+    }
+
+    #[test]
     fn stats_are_one_json_object_of_numbers() -> Result<(), FromUtf8Error> {
         let stats = Stats {
             accepted: 3,
@@ -207,7 +267,11 @@ mod tests {
             ..Stats::default()
         };
         let mut out = Vec::new();
-        write_stats_json(&mut out, &stats, 18_446_744_073_709_551_615);
+        write_stats_json(
+            &mut out,
+            StatsView::Loop(&stats),
+            18_446_744_073_709_551_615,
+        );
         assert_eq!(
             String::from_utf8(out)?,
             "{\"accepted\":3,\"open\":1,\"refused\":0,\"requests\":18446744073709551615,\

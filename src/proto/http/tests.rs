@@ -6,6 +6,7 @@ use std::error::Error;
 use std::time::SystemTime;
 
 use super::exchange::{ConnState, Next, Responder};
+use super::response::StatsView;
 use crate::event_loop::Stats;
 
 /// One connection's view of the responder.
@@ -25,9 +26,9 @@ impl Harness {
     /// Offers `input` as the loop would; returns bytes consumed, whether
     /// the connection stays open, and the answers.
     fn feed(&mut self, input: &[u8]) -> Result<(usize, Next, String), Box<dyn Error>> {
-        let (used, next) = self
-            .responder
-            .answer_all(&mut self.state, input, &Stats::default());
+        let (used, next) =
+            self.responder
+                .answer_all(&mut self.state, input, StatsView::Loop(&Stats::default()));
         let out = String::from_utf8(std::mem::take(&mut self.responder.out))?;
         Ok((used, next, out))
     }
@@ -67,13 +68,11 @@ fn an_unfinished_head_is_left_unconsumed_and_marked_unfinished() -> TestResult {
     let (used, next, out) = h.feed(b"GET / HT")?;
     assert_eq!((used, next, out.as_str()), (0, Next::KeepOpen, ""));
     assert_eq!(h.state, ConnState::ReadingHead { scanned: 8 });
-    assert!(h.state.head_unfinished(), "what arms the header timer");
     // The loop offers it again with the rest behind it.
     let (used, _, out) = h.feed(GET.as_bytes())?;
     assert_eq!(used, GET.len());
     assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
-    assert_eq!(h.state, ConnState::FRESH);
-    assert!(!h.state.head_unfinished(), "what disarms it");
+    assert_eq!(h.state, ConnState::Idle, "keep-alive, not a head");
     Ok(())
 }
 
@@ -148,9 +147,48 @@ fn empty_lines_between_requests_are_skipped_not_kept() -> TestResult {
     let (used, next, out) = h.feed(input.as_bytes())?;
     assert_eq!((used, next), (input.len(), Next::KeepOpen));
     assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
-    assert!(
-        !h.state.head_unfinished(),
-        "no header timer for a blank line"
-    );
+    // Yet the trailing empty line began the next request: no longer idle.
+    assert_eq!(h.state, ConnState::FRESH);
+    Ok(())
+}
+
+#[test]
+fn a_connection_is_idle_only_between_requests() -> TestResult {
+    let mut h = Harness::new();
+    assert_eq!(h.state, ConnState::FRESH, "a new connection awaits a head");
+    h.feed(GET.as_bytes())?;
+    assert_eq!(h.state, ConnState::Idle);
+    // Nothing read leaves it idle; a byte of the next request does not.
+    assert_eq!(h.feed(b"")?.0, 0);
+    assert_eq!(h.state, ConnState::Idle);
+    h.feed(b"G")?;
+    assert_eq!(h.state, ConnState::ReadingHead { scanned: 1 });
+
+    let mut h = Harness::new();
+    let post = "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nab";
+    h.feed(post.as_bytes())?;
+    assert_eq!(h.state, ConnState::DiscardingBody { left: 1 });
+    h.feed(b"c")?;
+    assert_eq!(h.state, ConnState::Idle, "idle once the body is read");
+    Ok(())
+}
+
+#[test]
+fn absolute_form_and_host_checks() -> TestResult {
+    let mut h = Harness::new();
+    let (_, next, out) = h.feed(b"GET http://t/ HTTP/1.1\r\nHost: t\r\n\r\n")?;
+    assert_eq!(next, Next::KeepOpen);
+    assert_eq!(out, h.answer("200 OK", "Hello, World!", "")?);
+    for bad in [
+        &b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ] {
+        let mut h = Harness::new();
+        let (_, next, out) = h.feed(bad)?;
+        assert_eq!(next, Next::Close);
+        let error = h.answer("400 Bad Request", "Bad Request\n", "Connection: close\r\n")?;
+        assert_eq!(out, error);
+    }
     Ok(())
 }

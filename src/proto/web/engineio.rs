@@ -41,6 +41,28 @@ pub const PING_INTERVAL_MS: u64 = 25_000;
 /// Milliseconds the server waits for the pong before the session is dead.
 pub const PING_TIMEOUT_MS: u64 = 20_000;
 
+/// The server's heartbeat: how often it pings, how long it waits for the
+/// pong. The open packet announces both, and the client sizes its own
+/// watchdog from them (it gives up on a server silent for their sum), so
+/// what is announced must be what the server does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Milliseconds between pings (`pingInterval`).
+    pub interval_ms: u64,
+    /// Milliseconds to wait for a pong (`pingTimeout`).
+    pub timeout_ms: u64,
+}
+
+impl Default for Heartbeat {
+    /// The official server's: [`PING_INTERVAL_MS`] and [`PING_TIMEOUT_MS`].
+    fn default() -> Heartbeat {
+        Heartbeat {
+            interval_ms: PING_INTERVAL_MS,
+            timeout_ms: PING_TIMEOUT_MS,
+        }
+    }
+}
+
 /// Most bytes the client may put in one polling body, and in one message.
 pub const MAX_PAYLOAD: usize = 1_000_000;
 
@@ -168,8 +190,9 @@ pub fn encode_payload(out: &mut Vec<u8>, packets: &[Packet<'_>]) {
 
 /// Appends the open packet a new session starts with: `0` and the
 /// handshake JSON. `upgrades` is `["websocket"]` for a session that
-/// starts on polling, and empty for one that starts on a WebSocket.
-pub fn encode_open(out: &mut Vec<u8>, sid: &str, upgrades: &[&str]) {
+/// starts on polling, and empty for one that starts on a WebSocket;
+/// `heartbeat` is what the server will do.
+pub fn encode_open(out: &mut Vec<u8>, sid: &str, upgrades: &[&str], heartbeat: Heartbeat) {
     out.extend_from_slice(b"0{\"sid\":");
     push_json_str(out, sid);
     out.extend_from_slice(b",\"upgrades\":[");
@@ -179,8 +202,12 @@ pub fn encode_open(out: &mut Vec<u8>, sid: &str, upgrades: &[&str]) {
         }
         push_json_str(out, upgrade);
     }
+    let Heartbeat {
+        interval_ms,
+        timeout_ms,
+    } = heartbeat;
     let timings = format!(
-        "],\"pingInterval\":{PING_INTERVAL_MS},\"pingTimeout\":{PING_TIMEOUT_MS},\
+        "],\"pingInterval\":{interval_ms},\"pingTimeout\":{timeout_ms},\
          \"maxPayload\":{MAX_PAYLOAD}}}"
     );
     out.extend_from_slice(timings.as_bytes());

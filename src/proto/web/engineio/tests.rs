@@ -114,7 +114,12 @@ fn payloads_are_joined_by_the_record_separator() -> Result<(), PacketError> {
 #[test]
 fn the_open_packet_carries_the_documented_handshake() -> Result<(), PacketError> {
     let mut out = Vec::new();
-    encode_open(&mut out, "lv_VI97HAXpY6yYWAAAC", &["websocket"]);
+    encode_open(
+        &mut out,
+        "lv_VI97HAXpY6yYWAAAC",
+        &["websocket"],
+        Heartbeat::default(),
+    );
     // The handshake of the documentation, byte for byte.
     let documented = r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
     assert_eq!(String::from_utf8_lossy(&out), documented);
@@ -133,12 +138,21 @@ fn the_open_packet_carries_the_documented_handshake() -> Result<(), PacketError>
     );
 
     let mut out = Vec::new();
-    encode_open(&mut out, "s\"id", &[]);
+    let quick = Heartbeat {
+        interval_ms: 200,
+        timeout_ms: 300,
+    };
+    encode_open(&mut out, "s\"id", &[], quick);
     let text = String::from_utf8_lossy(&out).into_owned();
     let upgrades = text.strip_prefix('0').and_then(parse_handshake);
     assert_eq!(
-        upgrades.map(|h| (h.sid, h.upgrades.len())),
-        Some(("s\"id".into(), 0))
+        upgrades.map(|h| (
+            h.sid,
+            h.upgrades.len(),
+            h.ping_interval_ms,
+            h.ping_timeout_ms
+        )),
+        Some(("s\"id".into(), 0, 200, 300))
     );
     Ok(())
 }
