@@ -76,12 +76,12 @@ for server in $servers; do
     tag="$server-$rate"
     serve "$server"
     "${pin_driver[@]}" "$reactor" load "$SERVER_ADDR" --mode socketio --connections "$members" \
-      --publishers 4 --rate "$rate" --duration "$secs" --warmup 3 --json \
+      --publishers 4 --rate "$rate" --duration "$secs" --warmup 5 --json \
       >"$work/logs/$tag.json" 2>"$work/logs/$tag.load" &
     driver=$!
     started+=("$driver")
     # The window: after the warm-up (members joined), for the measured time.
-    sleep 3
+    sleep 5
     before=$(cpu_ticks "$SERVER_PID")
     sleep "$secs"
     after=$(cpu_ticks "$SERVER_PID")

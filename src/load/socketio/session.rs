@@ -66,6 +66,9 @@ enum Phase {
     Connecting,
     /// Connected to `/`; waiting for the welcome notice.
     Welcoming,
+    /// Welcomed before the connect was acknowledged: some servers
+    /// (python-socketio) send what the connect handler emits first.
+    WelcomedEarly,
     /// In the room: publishing and hearing messages.
     Joined,
 }
@@ -77,6 +80,7 @@ impl fmt::Display for Phase {
             Phase::Opening => "Opening",
             Phase::Connecting => "Connecting",
             Phase::Welcoming => "Welcoming",
+            Phase::WelcomedEarly => "WelcomedEarly",
             Phase::Joined => "Joined",
         })
     }
@@ -346,6 +350,12 @@ fn on_socketio(
         {
             set_phase(phase, Phase::Welcoming);
         }
+        Ok(Packet::Connect { namespace, .. })
+            if *phase == Phase::WelcomedEarly && namespace == socketio::MAIN_NAMESPACE =>
+        {
+            set_phase(phase, Phase::Joined);
+            heard(Heard::Joined);
+        }
         Ok(Packet::ConnectError { data, .. }) => {
             return Err(Broken::Refused(format!(
                 "Socket.IO connect refused: {data}"
@@ -372,12 +382,18 @@ fn on_event(
 ) {
     match (name, &*phase) {
         ("message", Phase::Joined) => heard(Heard::Message { text, bytes }),
+        ("notice", Phase::Connecting) if text.starts_with("welcome ") => {
+            set_phase(phase, Phase::WelcomedEarly);
+        }
         ("notice", Phase::Welcoming) if text.starts_with("welcome ") => {
             set_phase(phase, Phase::Joined);
             heard(Heard::Joined);
         }
-        // Joins and departures in the room.
-        ("notice", Phase::Joined) => {}
+        // Joins and departures in the room, whenever they come; and a
+        // message that came before this member's own welcome (a server
+        // may relay to the room before it acknowledges the connect): it
+        // was not this member's to count.
+        ("notice", _) | ("message", _) => {}
         ("error", _) => heard(Heard::Refused(text)),
         _ => heard(Heard::Unexpected("an event out of turn or of another kind")),
     }
