@@ -15,7 +15,7 @@
 # server; a missing one is skipped. Everything talks to 127.0.0.1 only.
 set -euo pipefail
 
-secs=5 rates="5,20,50,100,300,1000,2000" members=1000
+secs=5 warmup=10 rates="5,20,50,100,300,1000,2000" members=1000
 while getopts "d:r:m:h" opt; do
   case $opt in
     d) secs=$OPTARG ;;
@@ -76,12 +76,13 @@ for server in $servers; do
     tag="$server-$rate"
     serve "$server"
     "${pin_driver[@]}" "$reactor" load "$SERVER_ADDR" --mode socketio --connections "$members" \
-      --publishers 4 --rate "$rate" --duration "$secs" --warmup 5 --json \
+      --publishers 4 --rate "$rate" --duration "$secs" --warmup "$warmup" --json \
       >"$work/logs/$tag.json" 2>"$work/logs/$tag.load" &
     driver=$!
     started+=("$driver")
-    # The window: after the warm-up (members joined), for the measured time.
-    sleep 5
+    # The window: after the warm-up (members joined, and the notices of
+    # their arrival delivered), for the measured time.
+    sleep "$warmup"
     before=$(cpu_ticks "$SERVER_PID")
     sleep "$secs"
     after=$(cpu_ticks "$SERVER_PID")

@@ -167,6 +167,8 @@ impl<'a> Iterator for Lines<'_, 'a> {
 mod tests {
     use super::*;
 
+    mod props;
+
     /// Owned frames, to compare runs over different chunkings.
     #[derive(Debug, PartialEq, Eq)]
     enum Owned {

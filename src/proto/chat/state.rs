@@ -464,3 +464,7 @@ fn name_key(name: &str) -> String {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fuzz_regressions.rs"]
+mod fuzz_regressions;

@@ -7,6 +7,7 @@
 use super::*;
 
 mod chunking;
+mod props;
 
 /// The mask key of the RFC's examples.
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];

@@ -140,3 +140,27 @@ fn any_split_into_chunks_yields_the_same_events() {
         }
     }
 }
+
+/// The `ws_frame` fuzz target's input, reduced: pings whose payloads
+/// arrive in pieces (the first over half of 125 bytes). `Vec` doubled the
+/// control buffer past 125 bytes as the rest arrived, and the decoder held
+/// more than the `max_payload + 128` it promises.
+#[test]
+fn a_control_payload_in_pieces_stays_within_the_memory_bound() {
+    for max_payload in [0, 192] {
+        for first in [1, 63, 64, 70, 82, 124] {
+            let mut decoder = FrameDecoder::new(Role::Server, max_payload);
+            let ping = client(Opcode::Ping, true, &[b'p'; MAX_CONTROL_PAYLOAD]);
+            // Header (2 + 4 bytes of mask key), then the payload in two.
+            let (head, payload) = ping.split_at(6);
+            let (one, two) = payload.split_at(first);
+            let (seen, _) = feed(&mut decoder, &[head, one, two]);
+            assert_eq!(seen, [Seen::Ping(vec![b'p'; MAX_CONTROL_PAYLOAD])]);
+            assert!(
+                decoder.buffered_bytes() <= max_payload + 128,
+                "{} bytes held, first piece {first}",
+                decoder.buffered_bytes()
+            );
+        }
+    }
+}
