@@ -12,7 +12,7 @@
  *   cc -O2 -o udp_burst benches/udp_burst.c
  *   ./udp_burst 127.0.0.1:7002 [SOCKETS=4] [COUNT=2000] [SIZE=1400]
  *
- * Prints one line: `sent=2000 replies=2000 rcvbuf=8388608`; exits 1 when
+ * Prints one line: `sent=2000 replies=2000 client_rcvbuf=8388608`; exits 1 when
  * replies are missing. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -99,6 +99,6 @@ int main(int argc, char **argv) {
                 replies++;
         }
     }
-    printf("sent=%d replies=%d rcvbuf=%d\n", sent, replies, granted);
+    printf("sent=%d replies=%d client_rcvbuf=%d\n", sent, replies, granted);
     return replies == count ? 0 : 1;
 }

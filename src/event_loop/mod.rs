@@ -12,7 +12,8 @@
 //!    socket, stdin) goes to the protocol, anything else is a connection:
 //!    its queued output is flushed if writable, its input read if readable,
 //!    and what was read is handed to [`Protocol::on_input`].
-//! 3. **revisit** connections that stopped at their read budget last turn.
+//! 3. **revisit** connections that stopped at their read budget last turn,
+//!    and listeners that stopped at their accept budget.
 //! 4. **fire** due timers: idle and linger deadlines, the stats line,
 //!    protocol timers.
 //! 5. **flush** connections given queued output this turn (one vectored
@@ -214,14 +215,16 @@ impl<P: Protocol> Reactor<P> {
     fn turn(&mut self, events: &mut Events) -> std::io::Result<()> {
         let revisit = self.io.take_revisits();
         let revisit_sources = std::mem::take(&mut self.io.still_ready_sources);
+        let revisit_listeners = std::mem::take(&mut self.listeners.still_ready);
         // One clock read before poll and one after; the handlers of a turn
         // all share the second (`Io::now`).
         let before_poll = Instant::now();
-        let timeout = if revisit.is_empty() && revisit_sources.is_empty() {
-            self.io.timers.poll_timeout(before_poll)
-        } else {
-            Some(Duration::ZERO)
-        };
+        let timeout =
+            if revisit.is_empty() && revisit_sources.is_empty() && revisit_listeners.is_empty() {
+                self.io.timers.poll_timeout(before_poll)
+            } else {
+                Some(Duration::ZERO)
+            };
         match self.poll.poll(events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -255,6 +258,7 @@ impl<P: Protocol> Reactor<P> {
             }
             self.reap();
         }
+        self.revisit_listeners(revisit_listeners);
         for source in revisit_sources {
             self.protocol
                 .on_source(&mut self.io, source, Readiness::READABLE);

@@ -1,6 +1,7 @@
 //! The loop's own mechanics, tested turn by turn over real loopback
-//! sockets: the read budget with its still-ready list, backpressure, a
-//! stale event for a reused slot, and the time a close gets.
+//! sockets: the read and accept budgets with their still-ready lists,
+//! backpressure, a stale event for a reused slot, and the time a close
+//! gets.
 //! These drive `Reactor::turn` directly, so they can look at the loop
 //! between turns instead of only at what comes out of a socket.
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use mio::Events;
 
+use super::accept::ACCEPT_BUDGET;
 use super::*;
 
 /// What a test returns: any error fails it.
@@ -115,6 +117,36 @@ fn a_flood_is_read_within_the_budget_and_revisited_without_new_events() -> TestR
     assert_eq!(reactor.protocol.delivered, FLOOD);
     assert!(saw_revisit, "the budget never left work for the next turn");
     drop(writer.join().map_err(|_| "writer thread panicked")??);
+    Ok(())
+}
+
+#[test]
+fn a_burst_of_connections_is_accepted_a_budget_per_turn() -> TestResult {
+    let (mut reactor, addr) = listening(Config::default(), Recorder::default())?;
+    // Two and a half budgets' worth, complete in the kernel's backlog
+    // before the loop turns at all.
+    const BURST: usize = 2 * ACCEPT_BUDGET + ACCEPT_BUDGET / 2;
+    let peers = (0..BURST)
+        .map(|_| StdStream::connect(addr))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut events = Events::with_capacity(64);
+    let mut turns = 0;
+    while reactor.io.conns.len() < BURST {
+        turns += 1;
+        assert!(turns <= 50, "only {} accepted", reactor.io.conns.len());
+        let before = reactor.io.conns.len();
+        reactor.io.timers.add(
+            Instant::now() + Duration::from_millis(50),
+            TimerKind::Protocol(()),
+        );
+        reactor.turn(&mut events)?;
+        let accepted = reactor.io.conns.len() - before;
+        assert!(accepted <= ACCEPT_BUDGET, "one turn accepted {accepted}");
+    }
+    // The rest came from the still-ready list, with no new event: three
+    // turns for three budgets' worth, give or take the kernel's pace.
+    assert!(turns >= 3, "the whole burst in {turns} turns");
+    drop(peers);
     Ok(())
 }
 
