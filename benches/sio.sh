@@ -4,7 +4,8 @@
 # --web, node's official socket.io server and python-socketio on aiohttp
 # (benches/peers/socketio/). The driver is `reactor load --mode socketio`
 # on CPU 1, the server on CPU 0. For each server and rate: deliveries per
-# second, p99, errors, the server's CPU per delivery and its memory. A
+# second, p99, errors, the server's CPU per delivery and its memory, and
+# how busy the driver's core was (near 100%, the driver is the limit). A
 # server's sweep stops at the first rate it does not hold (p99 over 50 ms
 # or any error). See benches/README.md, "Socket.IO".
 #
@@ -69,7 +70,7 @@ serve() {
   SERVER_ADDR=$(sed -n 's#^listening on http://##p' "$out" | tail -n 1)
 }
 
-printf '%-8s %6s %12s %10s %8s %12s %8s\n' server rate deliveries/s p99_us errors "CPU us/dlv" RSS_KiB |
+printf '%-8s %6s %12s %10s %8s %12s %8s %10s\n' server rate deliveries/s p99_us errors "CPU us/dlv" RSS_KiB driver_CPU |
   tee "$work/table.txt"
 for server in $servers; do
   for rate in ${rates//,/ }; do
@@ -84,8 +85,10 @@ for server in $servers; do
     # their arrival delivered), for the measured time.
     sleep "$warmup"
     before=$(cpu_ticks "$SERVER_PID")
+    driver_before=$(cpu_ticks "$driver")
     sleep "$secs"
     after=$(cpu_ticks "$SERVER_PID")
+    driver_after=$(cpu_ticks "$driver")
     rss=$(rss_kib "$SERVER_PID" VmHWM)
     wait "$driver" || true
     forget "$driver"
@@ -96,9 +99,11 @@ for server in $servers; do
     errors=$(sed -n 's/.*"errors":{"total":\([0-9]*\).*/\1/p' <<<"$json")
     per=$(awk -v t="$((after - before))" -v o="${ops:-0}" -v hz="$(getconf CLK_TCK)" \
       'BEGIN { if (o > 0) printf "%.3f", t / hz * 1e6 / o; else print "-" }')
-    printf '%-8s %6s %12s %10s %8s %12s %8s\n' "$server" "$rate" \
+    busy=$(awk -v t="$((driver_after - driver_before))" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { printf "%.0f%%", t / hz / s * 100 }')
+    printf '%-8s %6s %12s %10s %8s %12s %8s %10s\n' "$server" "$rate" \
       "$(awk -v o="${ops:-0}" -v s="$secs" 'BEGIN { printf "%.0f", o / s }')" \
-      "${p99:--}" "${errors:--}" "$per" "$rss" | tee -a "$work/table.txt"
+      "${p99:--}" "${errors:--}" "$per" "$rss" "$busy" | tee -a "$work/table.txt"
     if [ -z "$ops" ] || [ "${errors:-1}" != 0 ] || [ "${p99:-99999999}" -gt 50000 ]; then
       echo "  $server: not held at $rate messages/s; its sweep stops here"
       break
