@@ -131,5 +131,40 @@ for profile in http echo chat; do
     done
   done
 done
+# The summary: per profile and server, medians over the rounds, and the
+# median of each round's CPU per operation against the same round's one
+# worker (the figure to compare with 1.00: what sharing nothing costs).
+summarize() {
+  awk '
+function median(list,   n, a, i, j, t) {
+  n = split(list, a, " ")
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+  key = $1 SUBSEP $2
+  if (!(key in cpu)) { order[++count] = key }
+  cpu[key] = cpu[key] " " $5
+  ops[key] = ops[key] " " $4
+  at[$1, $2, $3] = $5
+  if ($2 ~ /-1$/) one[$1] = $2
+}
+END {
+  printf "%-6s %-8s %12s %12s %10s\n", "profile", "server", "ops/s", "CPU us/op", "x 1 worker"
+  for (k = 1; k <= count; k++) {
+    split(order[k], pk, SUBSEP)
+    ratios = ""
+    for (r = 1; r <= 100; r++)
+      if ((pk[1], pk[2], r) in at && (pk[1], one[pk[1]], r) in at && at[pk[1], one[pk[1]], r] > 0)
+        ratios = ratios " " at[pk[1], pk[2], r] / at[pk[1], one[pk[1]], r]
+    printf "%-6s %-8s %12.0f %12.3f %10s\n", pk[1], pk[2], median(ops[order[k]]), median(cpu[order[k]]),
+      ratios == "" ? "-" : sprintf("%.2f", median(ratios))
+  }
+}' "$1"
+}
+
 echo
-echo "results: $work (table.txt, logs/)"
+echo "== medians over $rounds rounds"
+summarize "$work/table.txt" | tee "$work/summary.txt"
+echo
+echo "results: $work (table.txt, summary.txt, logs/)"
