@@ -1,6 +1,8 @@
 //! Micro-benchmarks (`cargo bench`) for the pieces a change could slow down
 //! without any test noticing: the line framer, an HTTP batch answered, the
-//! output queue's gathered write, the WebSocket frame codec. Each works on
+//! output queue's gathered write, the WebSocket frame codec, and a chat
+//! line's recipients listed (the work done under the lock that
+//! `--workers` share, see docs/benchmarks.md, "Workers"). Each works on
 //! memory only (no socket, no clock in the measured code), so its figure is
 //! the code's own cost; the side-by-side server comparisons are
 //! `benches/compare.sh`.
@@ -13,9 +15,10 @@ use std::time::SystemTime;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use reactor::event_loop::{Chunk, OutQueue, Stats};
+use reactor::proto::chat::state::ChatState;
 use reactor::proto::http::exchange::{ConnState, Responder};
 use reactor::proto::http::response::StatsView;
-use reactor::proto::line::LineFramer;
+use reactor::proto::line::{Frame, LineFramer};
 use reactor::proto::web::frame::{encode_client, encode_text, Event, FrameDecoder, Opcode, Role};
 
 /// 1,000 chat lines of 40-odd bytes, as one read would bring them.
@@ -136,5 +139,39 @@ fn websocket(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(micro, line_framer, http_batch, out_queue, websocket);
+fn chat_line(c: &mut Criterion) {
+    // A room of 1,000 members: what one line costs the chat state, which
+    // with --workers is the time the shared directory stays locked.
+    let mut chat = ChatState::new(4096);
+    let mut actions = Vec::new();
+    let members: Vec<_> = (0..1000).map(|_| chat.join(&mut actions)).collect();
+    actions.clear();
+    chat.input(members[0], Frame::Line("hello, room"), &mut actions);
+    assert_eq!(actions.len(), 999, "a line reaches the 999 others");
+    actions.clear();
+    let mut group = c.benchmark_group("chat");
+    group.throughput(Throughput::Elements(members.len() as u64 - 1));
+    group.bench_function("one line's 999 recipients listed", |b| {
+        b.iter(|| {
+            chat.input(
+                members[0],
+                Frame::Line(black_box("hello, room")),
+                &mut actions,
+            );
+            let listed = actions.len();
+            actions.clear();
+            black_box(listed)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    micro,
+    line_framer,
+    http_batch,
+    out_queue,
+    websocket,
+    chat_line
+);
 criterion_main!(micro);
