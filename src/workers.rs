@@ -21,7 +21,7 @@ use std::time::Instant;
 use log::info;
 use socket2::{Domain, Protocol as IpProtocol, Socket, Type};
 
-use crate::event_loop::{Config, LoopGroup, Protocol, Reactor, Stats, StatsBoard};
+use crate::event_loop::{bind_listener, Config, LoopGroup, Protocol, Reactor, Stats, StatsBoard};
 use crate::process::{announce, raise_fd_limit, Failure};
 use crate::server::{self, Listen};
 
@@ -34,18 +34,9 @@ pub fn count(workers: u32) -> usize {
 }
 
 /// A TCP listening socket on `addr` that other sockets may share
-/// (`SO_REUSEPORT`), with the backlog std uses.
+/// (`SO_REUSEPORT`), with the loop's usual backlog.
 pub fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM,
-        Some(IpProtocol::TCP),
-    )?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
+    bind_listener(addr, true)
 }
 
 /// A UDP socket on `addr` that other sockets may share (`SO_REUSEPORT`):

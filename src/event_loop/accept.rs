@@ -32,8 +32,8 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// for the whole room), and a handshake the kernel drops then costs the
 /// client seconds of retries; where the server speaks first (chat), the
 /// client may even believe itself connected and wait for a welcome that
-/// never comes. 1024, as the `--workers` listeners have (Redis and nginx
-/// use 511); Linux caps it at `net.core.somaxconn`.
+/// never comes. 1024 for every listener, `--workers` ones too (Redis and
+/// nginx use 511); Linux caps it at `net.core.somaxconn`.
 pub const LISTEN_BACKLOG: i32 = 1024;
 
 /// Connections one listener accepts in one turn. The rest of a burst
@@ -86,21 +86,31 @@ impl Default for Listeners {
     }
 }
 
+/// A listening TCP socket on `addr` with a backlog of 1024 (`LISTEN_BACKLOG`);
+/// with `reuse_port`, one that other sockets may share (`SO_REUSEPORT`:
+/// the kernel spreads connections over them, one loop each).
+pub fn bind_listener(addr: SocketAddr, reuse_port: bool) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(IpProtocol::TCP),
+    )?;
+    // As std and mio do: a restarted server can bind its port at once.
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
 impl<P: Protocol> Reactor<P> {
     /// Binds a listening TCP socket; returns the address it got (the real
     /// port when `addr` asked for port 0). Connections it accepts have the
     /// origin [`Origin::Listener`] with its number: 0 for the first.
     pub fn listen(&mut self, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-        let socket = Socket::new(
-            Domain::for_address(addr),
-            Type::STREAM,
-            Some(IpProtocol::TCP),
-        )?;
-        // As std and mio do: a restarted server can bind its port at once.
-        socket.set_reuse_address(true)?;
-        socket.bind(&addr.into())?;
-        socket.listen(LISTEN_BACKLOG)?;
-        self.listen_on(socket.into())
+        self.listen_on(bind_listener(addr, false)?)
     }
 
     /// Listens on a socket made elsewhere (bound with options `std` does

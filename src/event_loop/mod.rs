@@ -54,6 +54,7 @@ mod stats;
 mod timer;
 mod token;
 
+pub use accept::bind_listener;
 pub use conn::{CloseReason, Origin, State};
 pub use conn_map::ConnMap;
 pub use handle::{Handle, LoopGroup};
