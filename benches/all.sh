@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every table of docs/benchmarks.md, from one command.
 #
-#   benches/all.sh            # about 45 minutes on two cores
+#   benches/all.sh            # about 50 minutes on two cores
 #   benches/all.sh -q         # a quick pass over every script (minutes; figures mean nothing)
 #
 # Runs, one after the other (never two at once: each wants the machine to
