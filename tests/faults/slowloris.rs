@@ -110,6 +110,7 @@ fn a_chat_line_trickled_then_stalled_is_closed_an_idle_timeout_after_its_last_by
             break;
         }
         assert!(line.starts_with("* rooms: lobby "), "{line}");
+        // Paces the witness's questions; it synchronises nothing.
         thread::sleep(Duration::from_millis(200));
     }
     let got = trickling.join().expect("trickler");

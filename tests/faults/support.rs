@@ -229,6 +229,7 @@ pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !done() {
         assert!(Instant::now() < deadline, "never: {what}");
+        // Polls a condition; the deadline above bounds a failure.
         std::thread::sleep(Duration::from_millis(20));
     }
 }

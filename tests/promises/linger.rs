@@ -79,6 +79,7 @@ fn a_peer_that_never_closes_holds_its_slot_two_seconds_after_the_server_closes()
     let deadline = closed + PATIENCE;
     while server.open_fds() > before {
         assert!(Instant::now() < deadline, "the slot was never freed");
+        // Polls /proc; the deadline above bounds a failure.
         thread::sleep(Duration::from_millis(20));
     }
     let held = closed.elapsed();
