@@ -25,6 +25,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 here="$root/benches"
 # shellcheck source=lib/procs.sh
 source "$here/lib/procs.sh"
+# shellcheck source=lib/servers.sh
+source "$here/lib/servers.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/reactor-workers.XXXXXX")
 mkdir -p "$work/logs"
 echo "results: $work"
@@ -47,40 +49,12 @@ serve() {
     echo-2) launch "$out" "$work/logs/$tag.err" "$reactor" echo -q --workers 2 --bind 127.0.0.1:0 ;;
     chat-1) launch "$out" "$work/logs/$tag.err" "$reactor" chat -q --workers 1 --bind 127.0.0.1:0 ;;
     chat-2) launch "$out" "$work/logs/$tag.err" "$reactor" chat -q --workers 2 --bind 127.0.0.1:0 ;;
-    nginx-2) start_nginx2; return ;;
+    nginx-2) start_nginx 2; return ;;
   esac
   SERVER_PID=$launched
   watchdog "$SERVER_PID" $((secs + 120))
   wait_for_line "$out" "^listening on " 10
   SERVER_ADDR=$(sed -n 's#^listening on [a-z]*://##p' "$out" | head -n 1)
-}
-
-# nginx as its users scale it: two worker processes, `return 200`.
-start_nginx2() {
-  local dir="$work/nginx/$tag" port
-  port=$(free_port)
-  mkdir -p "$dir/logs" "$dir/tmp"
-  cat >"$dir/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path $dir/tmp;
-  server {
-    listen 127.0.0.1:$port reuseport;
-    location / { default_type text/plain; return 200 "Hello, World!"; }
-  }
-}
-EOF
-  launch "$work/logs/$tag.out" "$work/logs/$tag.err" "$nginx" -p "$dir" -c "$dir/nginx.conf"
-  SERVER_PID=$launched
-  watchdog "$SERVER_PID" $((secs + 120))
-  wait_for_port "$port" 10
-  SERVER_ADDR=127.0.0.1:$port
 }
 
 # drive PROFILE ADDR: the load, for secs seconds after a 1 s warm-up; the

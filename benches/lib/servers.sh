@@ -83,13 +83,15 @@ announced() {
 # nginx as people benchmark it: one worker, `return 200` from memory.
 # keepalive_requests is raised from its default of 1,000 so that wrk and
 # reactor load keep their connections for the whole run, as they do with
-# every other server here.
+# every other server here. start_nginx N: N workers, each with its own
+# listening socket (`reuseport`), as its users scale it.
 start_nginx() {
-  local dir="$work/nginx/$tag" port
+  local dir="$work/nginx/$tag" port workers=${1:-1} reuseport=""
+  [ "$workers" -gt 1 ] && reuseport=" reuseport"
   port=$(free_port)
   mkdir -p "$dir/logs" "$dir/tmp"
   cat >"$dir/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $workers;
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/logs/error.log warn;
@@ -99,7 +101,7 @@ http {
   keepalive_requests 100000000;
   client_body_temp_path $dir/tmp;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:$port$reuseport;
     location / {
       default_type text/plain;
       return 200 "Hello, World!";
