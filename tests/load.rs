@@ -244,7 +244,7 @@ fn chat_load_with_one_publisher_counts_its_silence_as_no_loss() {
 
 #[test]
 fn chat_without_a_rate_is_a_usage_error() {
-    let (status, _, stderr) = run_to_exit(&["load", "127.0.0.1:1", "--mode", "chat"]);
+    let (status, _, stderr) = run_to_exit(&["load", "127.0.0.1:0", "--mode", "chat"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--rate"), "{stderr}");
 }

@@ -184,12 +184,12 @@ fn a_server_that_is_not_socketio_is_one_error_line() {
 #[test]
 fn publishers_need_a_fan_out_mode_and_no_more_than_the_members() {
     let (status, _, stderr) =
-        run_to_exit(&["load", "127.0.0.1:1", "--mode", "echo", "--publishers", "2"]);
+        run_to_exit(&["load", "127.0.0.1:0", "--mode", "echo", "--publishers", "2"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--publishers"), "{stderr}");
     let (status, _, stderr) = run_to_exit(&[
         "load",
-        "127.0.0.1:1",
+        "127.0.0.1:0",
         "--mode",
         "socketio",
         "--rate",
@@ -201,7 +201,7 @@ fn publishers_need_a_fan_out_mode_and_no_more_than_the_members() {
     ]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--publishers 3"), "{stderr}");
-    let (status, _, stderr) = run_to_exit(&["load", "127.0.0.1:1", "--mode", "socketio"]);
+    let (status, _, stderr) = run_to_exit(&["load", "127.0.0.1:0", "--mode", "socketio"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--rate"), "{stderr}");
 }

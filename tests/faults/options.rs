@@ -81,7 +81,7 @@ fn max_outbuf_states_the_range_it_accepts() {
             assert_eq!(status.code(), Some(0), "--max-outbuf {edge}: {log:#?}");
         }
     }
-    let (status, _, stderr) = run_to_exit(&["client", "--max-outbuf", "0", "127.0.0.1:1"]);
+    let (status, _, stderr) = run_to_exit(&["client", "--max-outbuf", "0", "127.0.0.1:0"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert_eq!(stated_range(&stderr), (1, u64::MAX), "{stderr}");
 }
