@@ -26,17 +26,10 @@ fn two_hundred_clients_are_served_by_four_workers_and_spread_over_them() {
         .map(|c| c.join().expect("client"))
         .collect();
     // The first worker's stats line adds every worker up and lists each.
-    let line = loop {
-        let line = server.wait_for_log("workers=[");
-        if log_counter(&line, "accepted") == 200 {
-            break line;
-        }
-        server.log_seen.retain(|l| l != &line);
-    };
-    let busy = line
-        .split("w")
-        .skip(1)
-        .filter(|part| part.contains("accepted=") && log_counter(part, "accepted") > 0)
+    let line = stats_line_when(&mut server, "accepted", 200);
+    let busy = worker_shares(&line, "accepted")
+        .iter()
+        .filter(|&&n| n > 0)
         .count();
     assert!(
         busy >= 2,
@@ -196,19 +189,8 @@ fn chat_members_on_different_workers_share_rooms_names_and_order() {
     let mut members = chat_members(&server, 16);
     // The kernel spread them: both workers serve some (the first loop's
     // stats line lists each worker's share).
-    let line = loop {
-        let line = server.wait_for_log("workers=[");
-        if log_counter(&line, "accepted") == 16 {
-            break line;
-        }
-        server.log_seen.retain(|l| l != &line);
-    };
-    let shares: Vec<u64> = line
-        .split("w")
-        .skip(1)
-        .filter(|part| part.contains("accepted="))
-        .map(|part| log_counter(part, "accepted"))
-        .collect();
+    let line = stats_line_when(&mut server, "accepted", 16);
+    let shares = worker_shares(&line, "accepted");
     assert!(
         shares.iter().all(|&n| n > 0),
         "one worker got them all: {line}"
@@ -274,19 +256,8 @@ fn udp_workers_share_a_port_and_each_client_socket_stays_on_one() {
         }
         clients.push(socket);
     }
-    let line = loop {
-        let line = server.wait_for_log("workers=[");
-        if log_counter(&line, "datagrams_in") == 80 {
-            break line;
-        }
-        server.log_seen.retain(|l| l != &line);
-    };
-    let shares: Vec<u64> = line
-        .split("w")
-        .skip(1)
-        .filter(|part| part.contains("accepted="))
-        .map(|part| log_counter_or_zero(part, "datagrams_in"))
-        .collect();
+    let line = stats_line_when(&mut server, "datagrams_in", 80);
+    let shares = worker_shares(&line, "datagrams_in");
     assert_eq!(shares.len(), 2, "{line}");
     assert!(
         shares.iter().all(|&n| n > 0),
@@ -295,4 +266,27 @@ fn udp_workers_share_a_port_and_each_client_socket_stays_on_one() {
     // The kernel spreads by source: each client's 5 datagrams went to one
     // worker, so each share is a multiple of 5.
     assert!(shares.iter().all(|&n| n % 5 == 0), "{line}");
+}
+
+/// The first worker's stats line (`stats: ... workers=[w0: ..., w1: ...]`)
+/// once its total of `counter` has reached `total`; earlier lines, written
+/// while clients were still arriving, are passed over.
+fn stats_line_when(server: &mut Server, counter: &str, total: u64) -> String {
+    loop {
+        let line = server.wait_for_log("workers=[");
+        if log_counter(&line, counter) == total {
+            return line;
+        }
+        server.log_seen.retain(|l| l != &line);
+    }
+}
+
+/// Each worker's share of `counter` in a stats line, in worker order (0
+/// for a worker whose share does not name it).
+fn worker_shares(line: &str, counter: &str) -> Vec<u64> {
+    line.split("w")
+        .skip(1)
+        .filter(|part| part.contains("accepted="))
+        .map(|part| log_counter_or_zero(part, counter))
+        .collect()
 }
